@@ -1,0 +1,41 @@
+"""Fast/full presets chosen by the environment variable ``GC_FAST`` (taught in notebooks/00_setup.ipynb).
+
+``GC_FAST=1`` gives the ``fast`` preset (CI, previews: the whole series in minutes); anything else, or unset,
+gives ``full`` (the classroom run, paper-scale). Notebooks read their sizes from ``preset()``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Sizes a notebook needs; ``extra`` holds notebook-specific knobs."""
+
+    name: str
+    expected_minutes: float
+    extra: dict = field(default_factory=dict)
+
+    def __getitem__(self, key):
+        return self.extra[key]
+
+
+def is_fast() -> bool:
+    """True when ``GC_FAST`` is set to 1/true/yes."""
+    value = os.environ.get("GC_FAST", "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise ValueError(f"GC_FAST={value!r}: allowed values are 1/true/yes (fast preset) or 0/false/no/unset (full)")
+
+
+def pick(fast, full):
+    """``fast`` under the fast preset, else ``full``."""
+    return fast if is_fast() else full
+
+
+def preset_name() -> str:
+    return "fast" if is_fast() else "full"
