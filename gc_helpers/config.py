@@ -39,3 +39,23 @@ def pick(fast, full):
 
 def preset_name() -> str:
     return "fast" if is_fast() else "full"
+
+
+def project_root():
+    """The repository root (where data/, videos/ and figures/ live); ``GC_ROOT`` overrides it."""
+    from pathlib import Path
+
+    env = os.environ.get("GC_ROOT")
+    return Path(env).resolve() if env else Path(__file__).resolve().parent.parent
+
+
+def data_dir():
+    return project_root() / "data"
+
+
+def video_dir():
+    return project_root() / "videos"
+
+
+def figure_dir():
+    return project_root() / "figures"

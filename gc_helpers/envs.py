@@ -1,0 +1,426 @@
+"""MuJoCo tasks: env specs, seeding, open-loop replay of action sequences, closed-loop rollouts, evaluation.
+
+Taught in notebooks/00_setup.ipynb (specs, replay) and used by every later notebook.
+
+Two ways to run a task:
+- ``replay``: a BATCH of open-loop action sequences from one saved MuJoCo state, with ``mujoco.rollout``
+  (one MjData per thread). Observations match ``env.step`` bit for bit; so do the forward velocity, the
+  healthy flag and the control cost. Ant's small contact cost is recomputed from the replayed states.
+- ``rollout``: a policy acting closed-loop in many gymnasium envs at once (exact rewards), used for training
+  and evaluation.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; must precede the first mujoco import
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+
+# env id -> (gymnasium kwargs, first qpos index kept in the observation, whether qvel is clipped to ±10)
+_TASKS: dict[str, tuple[dict, int, bool]] = {
+    "Ant-v5": ({"include_cfrc_ext_in_observation": False}, 2, False),
+    "HalfCheetah-v5": ({}, 1, False),
+    "Hopper-v5": ({}, 1, True),
+    "Walker2d-v5": ({}, 1, True),
+    "Swimmer-v5": ({}, 2, False),
+}
+FULLPHYSICS = mujoco.mjtState.mjSTATE_FULLPHYSICS
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What the helpers need to know about a task (see ``env_spec``)."""
+
+    env_id: str
+    obs_dim: int
+    act_dim: int
+    frame_skip: int
+    dt: float
+    state_dim: int
+    act_low: float
+    act_high: float
+
+
+def supported_env_ids() -> tuple[str, ...]:
+    return tuple(_TASKS)
+
+
+def check_env_id(env_id) -> str:
+    if env_id not in _TASKS:
+        raise ValueError(f"env_id={env_id!r} is not supported; allowed: {', '.join(_TASKS)}")
+    return env_id
+
+
+def make_env(env_id: str, render_mode: str | None = None, max_episode_steps: int = 1000, **kwargs) -> gym.Env:
+    """A gymnasium env for ``env_id`` with the project's options (Ant-v5: the 27-dim observation)."""
+    check_env_id(env_id)
+    if not isinstance(max_episode_steps, int | np.integer) or max_episode_steps < 1:
+        raise ValueError(f"max_episode_steps={max_episode_steps!r}: must be an integer >= 1")
+    options = {**_TASKS[env_id][0], **kwargs}
+    env = gym.make(env_id, render_mode=render_mode, max_episode_steps=int(max_episode_steps), **options)
+    if not isinstance(env.action_space, gym.spaces.Box):
+        raise ValueError(f"env_id={env_id!r} has action space {env.action_space}; a Box action space is required")
+    return env
+
+
+_CACHE: dict[str, gym.Env] = {}
+_LOCK = threading.Lock()
+
+
+def _model_env(env_id: str) -> gym.Env:
+    """One cached env per id, whose MjModel the replay uses."""
+    with _LOCK:
+        if env_id not in _CACHE:
+            _CACHE[env_id] = make_env(env_id)
+        return _CACHE[env_id]
+
+
+def env_spec(env_id: str) -> EnvSpec:
+    """The spec of a supported task."""
+    env = _model_env(check_env_id(env_id))
+    u = env.unwrapped
+    return EnvSpec(
+        env_id=env_id,
+        obs_dim=int(env.observation_space.shape[0]),
+        act_dim=int(env.action_space.shape[0]),
+        frame_skip=int(u.frame_skip),
+        dt=float(u.dt),
+        state_dim=int(mujoco.mj_stateSize(u.model, FULLPHYSICS)),
+        act_low=float(env.action_space.low.min()),
+        act_high=float(env.action_space.high.max()),
+    )
+
+
+def check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed={seed!r}: must be a non-negative integer")
+    return int(seed)
+
+
+@dataclass(frozen=True)
+class StartState:
+    """A saved MuJoCo state to replay from: full physics state and the solver warm start."""
+
+    env_id: str
+    physics: np.ndarray  # (state_dim,)
+    warmstart: np.ndarray  # (nv,) qacc_warmstart
+    obs: np.ndarray  # (obs_dim,)
+
+
+def reset_state(env_id: str, seed: int) -> StartState:
+    """The state ``env.reset(seed=seed)`` starts from."""
+    env = _model_env(check_env_id(env_id))
+    with _LOCK:
+        obs, _ = env.reset(seed=check_seed(seed))
+        u = env.unwrapped
+        physics = np.empty(mujoco.mj_stateSize(u.model, FULLPHYSICS))
+        mujoco.mj_getState(u.model, u.data, physics, FULLPHYSICS)
+        return StartState(env_id, physics, u.data.qacc_warmstart.copy(), np.asarray(obs, dtype=np.float64))
+
+
+def obs_from_physics(env_id: str, physics: np.ndarray) -> np.ndarray:
+    """Observations from full physics states (..., state_dim) -> (..., obs_dim), as the env computes them."""
+    model = _model_env(check_env_id(env_id)).unwrapped.model
+    _, first, clip = _TASKS[env_id]
+    qpos = physics[..., 1 : 1 + model.nq]
+    qvel = physics[..., 1 + model.nq : 1 + model.nq + model.nv]
+    if clip:
+        qvel = np.clip(qvel, -10.0, 10.0)
+    return np.concatenate([qpos[..., first:], qvel], axis=-1)
+
+
+def check_actions(actions, act_dim: int, name: str = "actions", ndim: int = 3) -> np.ndarray:
+    """Float64 array of shape (..., act_dim) with ``ndim`` dims and only finite values, or a ValueError."""
+    a = np.asarray(actions, dtype=np.float64)
+    if a.ndim == ndim - 1:
+        a = a[None]
+    if a.ndim != ndim or a.shape[-1] != act_dim or 0 in a.shape:
+        want = "(batch, horizon, act_dim)" if ndim == 3 else "(horizon, act_dim)"
+        raise ValueError(f"{name} has shape {np.shape(actions)}; expected {want} with act_dim={act_dim}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or inf; every action must be finite")
+    return a
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Result of replaying B open-loop sequences of L actions (see ``replay``)."""
+
+    obs: np.ndarray  # (B, L+1, obs_dim): obs[:, t] is the state in which actions[:, t] is taken
+    physics: np.ndarray  # (B, L+1, state_dim)
+    reward: np.ndarray  # (B, L) as env.step reports it (Ant: contact cost recomputed)
+    forward_velocity: np.ndarray  # (B, L)
+    healthy: np.ndarray  # (B, L) bool, after each step
+    ctrl_cost: np.ndarray  # (B, L)
+    contact_cost: np.ndarray  # (B, L)
+    terminated: np.ndarray  # (B, L) bool: True from the first unhealthy step on
+
+
+class _Workers:
+    """One MjData per worker thread, kept per env id (mj_step releases the GIL, so threads run in parallel)."""
+
+    def __init__(self):
+        self.datas: dict[tuple[str, int], list] = {}
+        self.pool = None
+
+    def get(self, env_id, n):
+        if (env_id, n) not in self.datas:
+            model = _model_env(env_id).unwrapped.model
+            self.datas[(env_id, n)] = [mujoco.MjData(model) for _ in range(n)]
+        return self.datas[(env_id, n)]
+
+    def map(self, fn, jobs):
+        if len(jobs) == 1:
+            return [fn(*jobs[0])]
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self.pool is None or self.pool._max_workers < len(jobs):
+            self.pool = ThreadPoolExecutor(max_workers=len(jobs))
+        return list(self.pool.map(lambda job: fn(*job), jobs))
+
+
+_WORKERS = _Workers()
+
+
+def default_threads() -> int:
+    """Worker threads for ``replay``: the number of cores (at most 8)."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _play(env_id, data, start: StartState, a: np.ndarray):
+    """Step one MjData through action sequences a (n, L, k) from ``start`` exactly as ``env.step`` does.
+
+    Returns physics after each step (n, L, state_dim), the x position the env reads before/after each step
+    (n, L+1) and Ant's clipped squared contact forces (n, L).
+    """
+    u = _model_env(env_id).unwrapped
+    model, fs = u.model, u.frame_skip
+    n, L, _ = a.shape
+    physics = np.empty((n, L, start.physics.size))
+    x = np.empty((n, L + 1))
+    contact = np.zeros((n, L))
+    ant = env_id == "Ant-v5"
+    lo, hi = u._contact_force_range if ant else (0.0, 0.0)
+    for b in range(n):
+        mujoco.mj_setState(model, data, start.physics, FULLPHYSICS)
+        data.qacc_warmstart[:] = start.warmstart
+        mujoco.mj_forward(model, data)
+        # Ant measures the torso's xpos, which after an RK4 mj_step holds its last stage's kinematics.
+        x[b, 0] = data.xpos[1, 0] if ant else data.qpos[0]
+        for t in range(L):
+            data.ctrl[:] = a[b, t]
+            mujoco.mj_step(model, data, nstep=fs)
+            mujoco.mj_rnePostConstraint(model, data)
+            mujoco.mj_getState(model, data, physics[b, t], FULLPHYSICS)
+            if ant:
+                x[b, t + 1] = data.xpos[1, 0]
+                contact[b, t] = np.sum(np.clip(data.cfrc_ext, lo, hi) ** 2)
+            else:
+                x[b, t + 1] = data.qpos[0]
+    return physics, x, contact, data.qacc_warmstart.copy()
+
+
+def replay(start: StartState, actions, n_threads: int | None = None) -> Replay:
+    """Replay a batch of action sequences (B, L, act_dim) open-loop from ``start``, on ``n_threads`` threads.
+
+    Each action is held for frame_skip physics steps, exactly as ``env.step`` does: observations, rewards and
+    their components match ``env.step`` bit for bit (tests/test_envs.py).
+    """
+    env_id = start.env_id
+    spec = env_spec(env_id)
+    a = check_actions(actions, spec.act_dim)
+    n_threads = default_threads() if n_threads is None else n_threads
+    if isinstance(n_threads, bool) or not isinstance(n_threads, int | np.integer) or n_threads < 1:
+        raise ValueError(f"n_threads={n_threads!r}: must be an integer >= 1")
+    B = a.shape[0]
+    n = min(int(n_threads), B)
+    datas = _WORKERS.get(env_id, n)
+    parts = np.array_split(np.arange(B), n)
+    results = _WORKERS.map(lambda d, idx: _play(env_id, d, start, a[idx]), [(datas[i], parts[i]) for i in range(n)])
+    after = np.concatenate([r[0] for r in results])
+    x = np.concatenate([r[1] for r in results])
+    contact = np.concatenate([r[2] for r in results])
+    physics = np.concatenate([np.broadcast_to(start.physics, (B, 1, spec.state_dim)), after], axis=1)
+    return _replay_result(env_id, a, physics, x, contact)
+
+
+def _replay_result(env_id, a, physics, x, contact) -> Replay:
+    """Rewards and their components from replayed states, with gymnasium's v5 definitions."""
+    u = _model_env(env_id).unwrapped
+    forward_velocity = (x[:, 1:] - x[:, :-1]) / u.dt
+    ctrl_cost = u._ctrl_cost_weight * np.sum(a**2, axis=-1)
+    contact_cost = u._contact_cost_weight * contact if env_id == "Ant-v5" else np.zeros_like(ctrl_cost)
+    reward = u._forward_reward_weight * forward_velocity - ctrl_cost - contact_cost
+    healthy = np.ones(ctrl_cost.shape, dtype=bool)
+    if hasattr(u, "_healthy_reward"):
+        healthy = np.array([[type(u).is_healthy.fget(_StateView(u, s)) for s in row] for row in physics[:, 1:]])
+        reward = reward + np.where(healthy | (not u._terminate_when_unhealthy), u._healthy_reward, 0.0)
+    terminate = getattr(u, "_terminate_when_unhealthy", False)
+    terminated = np.logical_or.accumulate(~healthy, axis=1) if terminate else np.zeros_like(healthy)
+    obs = obs_from_physics(env_id, physics)
+    return Replay(obs, physics, reward, forward_velocity, healthy, ctrl_cost, contact_cost, terminated)
+
+
+class _StateView:
+    """Lets an env's own ``is_healthy`` read qpos/qvel from a saved state instead of its live MjData."""
+
+    def __init__(self, u, physics):
+        self._u = u
+        nq, nv = u.model.nq, u.model.nv
+        self.data = type("StateData", (), {"qpos": physics[1 : 1 + nq], "qvel": physics[1 + nq : 1 + nq + nv]})()
+
+    def state_vector(self):
+        return np.concatenate([self.data.qpos, self.data.qvel])
+
+    def __getattr__(self, name):
+        return getattr(self._u, name)
+
+
+def advance(start: StartState, actions) -> StartState:
+    """The state after playing ``actions`` (L, act_dim) from ``start``, warm start included (for chunked search)."""
+    spec = env_spec(start.env_id)
+    a = check_actions(actions, spec.act_dim, ndim=2)
+    data = mujoco.MjData(_model_env(start.env_id).unwrapped.model)
+    physics, _, _, warm = _play(start.env_id, data, start, a[None])
+    return StartState(start.env_id, physics[0, -1], warm, obs_from_physics(start.env_id, physics[0, -1]))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Closed-loop rollouts
+
+
+@dataclass(frozen=True)
+class Rollouts:
+    """N episodes of at most T steps of a policy; steps after an episode ended are masked out."""
+
+    obs: np.ndarray  # (N, T, obs_dim)
+    actions: np.ndarray  # (N, T, act_dim)
+    rewards: np.ndarray  # (N, T), zero where masked
+    mask: np.ndarray  # (N, T) bool: the step was taken
+    forward_velocity: np.ndarray  # (N, T), zero where masked
+    lengths: np.ndarray  # (N,)
+    terminated: np.ndarray  # (N,) bool: ended by falling, not by the horizon
+
+    @property
+    def returns(self) -> np.ndarray:
+        return self.rewards.sum(axis=1)
+
+    @property
+    def env_steps(self) -> int:
+        return int(self.lengths.sum())
+
+
+class EnvPool:
+    """N gymnasium envs of one task, stepped together (kept so repeated rollouts don't rebuild models)."""
+
+    def __init__(self, env_id: str, n_envs: int):
+        check_env_id(env_id)
+        if isinstance(n_envs, bool) or not isinstance(n_envs, int | np.integer) or n_envs < 1:
+            raise ValueError(f"n_envs={n_envs!r}: must be an integer >= 1")
+        self.env_id = env_id
+        self.envs = [make_env(env_id, max_episode_steps=10**9) for _ in range(int(n_envs))]
+
+    def __len__(self):
+        return len(self.envs)
+
+    def close(self):
+        for env in self.envs:
+            env.close()
+
+
+def rollout(
+    pool: EnvPool,
+    mean_fn: Callable[[np.ndarray], np.ndarray],
+    horizon: int,
+    seed: int,
+    noise_std: float = 0.0,
+) -> Rollouts:
+    """Run ``len(pool)`` episodes of at most ``horizon`` steps: a_t = mean_fn(s_t) + noise_std · N(0, I).
+
+    ``mean_fn`` maps a batch of observations (n, obs_dim) to action means (n, act_dim). Env i is reset with
+    seed ``seed + i``; the exploration noise comes from ``numpy.random.default_rng(seed)``.
+    """
+    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
+        raise ValueError(f"horizon={horizon!r}: must be an integer >= 1")
+    if not np.isfinite(noise_std) or noise_std < 0:
+        raise ValueError(f"noise_std={noise_std!r}: must be finite and >= 0")
+    seed = check_seed(seed)
+    rng = np.random.default_rng(seed)
+    spec = env_spec(pool.env_id)
+    N, T, d, k = len(pool), int(horizon), spec.obs_dim, spec.act_dim
+    obs = np.zeros((N, T, d))
+    actions = np.zeros((N, T, k))
+    rewards = np.zeros((N, T))
+    fwd = np.zeros((N, T))
+    mask = np.zeros((N, T), dtype=bool)
+    terminated = np.zeros(N, dtype=bool)
+    current = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(pool.envs)]).astype(np.float64)
+    alive = np.ones(N, dtype=bool)
+    for t in range(T):
+        idx = np.flatnonzero(alive)
+        if idx.size == 0:
+            break
+        mean = np.asarray(mean_fn(current[idx]), dtype=np.float64)
+        if mean.shape != (idx.size, k) or not np.all(np.isfinite(mean)):
+            raise ValueError(f"mean_fn returned shape {mean.shape} or non-finite values; expected ({idx.size}, {k})")
+        act = mean + noise_std * rng.standard_normal(mean.shape)
+        obs[idx, t] = current[idx]
+        actions[idx, t] = act
+        mask[idx, t] = True
+        for j, i in enumerate(idx):
+            o, r, term, _, info = pool.envs[i].step(act[j])
+            rewards[i, t] = r
+            fwd[i, t] = info.get("x_velocity", 0.0)
+            current[i] = o
+            if term:
+                alive[i] = False
+                terminated[i] = True
+    return Rollouts(obs, actions, rewards, mask, fwd, mask.sum(axis=1), terminated)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Return statistics of ``n_episodes`` evaluation episodes (see ``evaluate``)."""
+
+    mean_return: float
+    stderr: float
+    mean_length: float
+    mean_forward_velocity: float  # m/s, averaged over all steps taken
+    returns: np.ndarray
+    lengths: np.ndarray
+    noise_std: float
+    horizon: int
+
+    def __str__(self):
+        return (f"return {self.mean_return:.0f} ± {self.stderr:.0f} (n={len(self.returns)}, σ={self.noise_std:g}), "
+                f"length {self.mean_length:.0f}/{self.horizon}, forward velocity {self.mean_forward_velocity:.2f} m/s")
+
+
+def evaluate(
+    env_id: str,
+    mean_fn: Callable[[np.ndarray], np.ndarray],
+    n_episodes: int = 20,
+    horizon: int = 1000,
+    seed: int = 10_000,
+    noise_std: float = 0.0,
+    pool: EnvPool | None = None,
+) -> Evaluation:
+    """Mean return ± standard error, episode length and forward velocity over ``n_episodes`` episodes."""
+    if pool is None:
+        pool = EnvPool(env_id, n_episodes)
+    elif pool.env_id != env_id or len(pool) != n_episodes:
+        raise ValueError(f"pool is for {pool.env_id} × {len(pool)}; expected {env_id} × {n_episodes}")
+    r = rollout(pool, mean_fn, horizon, seed, noise_std)
+    returns = r.returns
+    stderr = float(returns.std(ddof=1) / np.sqrt(len(returns))) if len(returns) > 1 else float("nan")
+    velocity = float(r.forward_velocity.sum() / max(r.env_steps, 1))
+    return Evaluation(float(returns.mean()), stderr, float(r.lengths.mean()), velocity, returns, r.lengths,
+                      float(noise_std), int(horizon))
