@@ -91,7 +91,9 @@ class GaussianPolicy(torch.nn.Module):
         self.register_buffer("obs_std", torch.as_tensor(normalizer.std, dtype=DTYPE))
         if kind == "mlp":
             self.net = torch.nn.Sequential(
-                torch.nn.Linear(obs_dim, hidden, dtype=DTYPE), torch.nn.ReLU(), torch.nn.Linear(hidden, act_dim, dtype=DTYPE)
+                torch.nn.Linear(obs_dim, hidden, dtype=DTYPE),
+                torch.nn.ReLU(),
+                torch.nn.Linear(hidden, act_dim, dtype=DTYPE),
             )
         else:
             self.W = torch.nn.Parameter(torch.zeros(act_dim, n_features(kind, obs_dim), dtype=DTYPE))
