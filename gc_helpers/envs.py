@@ -195,36 +195,49 @@ def default_threads() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def _begin(env_id, data, start: StartState) -> float:
+    """Load ``start`` into ``data`` as ``env.reset`` leaves it; returns the x position the env reads."""
+    model = _model_env(env_id).unwrapped.model
+    mujoco.mj_setState(model, data, start.physics, FULLPHYSICS)
+    data.qacc_warmstart[:] = start.warmstart
+    mujoco.mj_forward(model, data)
+    return _x_position(env_id, data)
+
+
+def _x_position(env_id, data) -> float:
+    # Ant measures the torso's xpos, which after an RK4 mj_step holds its last stage's kinematics.
+    return float(data.xpos[1, 0]) if env_id == "Ant-v5" else float(data.qpos[0])
+
+
+def _step(env_id, data, action, physics_out) -> tuple[float, float]:
+    """One ``env.step`` of physics on ``data``: writes the new state into ``physics_out``; returns the x
+    position the env reads and (Ant) the sum of clipped squared contact forces."""
+    u = _model_env(env_id).unwrapped
+    data.ctrl[:] = action
+    mujoco.mj_step(u.model, data, nstep=u.frame_skip)
+    mujoco.mj_rnePostConstraint(u.model, data)
+    mujoco.mj_getState(u.model, data, physics_out, FULLPHYSICS)
+    contact = 0.0
+    if env_id == "Ant-v5":
+        lo, hi = u._contact_force_range
+        contact = float(np.sum(np.clip(data.cfrc_ext, lo, hi) ** 2))
+    return _x_position(env_id, data), contact
+
+
 def _play(env_id, data, start: StartState, a: np.ndarray):
     """Step one MjData through action sequences a (n, L, k) from ``start`` exactly as ``env.step`` does.
 
     Returns physics after each step (n, L, state_dim), the x position the env reads before/after each step
-    (n, L+1) and Ant's clipped squared contact forces (n, L).
+    (n, L+1), Ant's clipped squared contact forces (n, L) and the final warm start.
     """
-    u = _model_env(env_id).unwrapped
-    model, fs = u.model, u.frame_skip
     n, L, _ = a.shape
     physics = np.empty((n, L, start.physics.size))
     x = np.empty((n, L + 1))
     contact = np.zeros((n, L))
-    ant = env_id == "Ant-v5"
-    lo, hi = u._contact_force_range if ant else (0.0, 0.0)
     for b in range(n):
-        mujoco.mj_setState(model, data, start.physics, FULLPHYSICS)
-        data.qacc_warmstart[:] = start.warmstart
-        mujoco.mj_forward(model, data)
-        # Ant measures the torso's xpos, which after an RK4 mj_step holds its last stage's kinematics.
-        x[b, 0] = data.xpos[1, 0] if ant else data.qpos[0]
+        x[b, 0] = _begin(env_id, data, start)
         for t in range(L):
-            data.ctrl[:] = a[b, t]
-            mujoco.mj_step(model, data, nstep=fs)
-            mujoco.mj_rnePostConstraint(model, data)
-            mujoco.mj_getState(model, data, physics[b, t], FULLPHYSICS)
-            if ant:
-                x[b, t + 1] = data.xpos[1, 0]
-                contact[b, t] = np.sum(np.clip(data.cfrc_ext, lo, hi) ** 2)
-            else:
-                x[b, t + 1] = data.qpos[0]
+            x[b, t + 1], contact[b, t] = _step(env_id, data, a[b, t], physics[b, t])
     return physics, x, contact, data.qacc_warmstart.copy()
 
 
@@ -258,11 +271,13 @@ def _replay_result(env_id, a, physics, x, contact) -> Replay:
     forward_velocity = (x[:, 1:] - x[:, :-1]) / u.dt
     ctrl_cost = u._ctrl_cost_weight * np.sum(a**2, axis=-1)
     contact_cost = u._contact_cost_weight * contact if env_id == "Ant-v5" else np.zeros_like(ctrl_cost)
-    reward = u._forward_reward_weight * forward_velocity - ctrl_cost - contact_cost
     healthy = np.ones(ctrl_cost.shape, dtype=bool)
+    alive = np.zeros_like(ctrl_cost)
     if hasattr(u, "_healthy_reward"):
         healthy = np.array([[type(u).is_healthy.fget(_StateView(u, s)) for s in row] for row in physics[:, 1:]])
-        reward = reward + np.where(healthy | (not u._terminate_when_unhealthy), u._healthy_reward, 0.0)
+        alive = np.where(healthy | (not u._terminate_when_unhealthy), u._healthy_reward, 0.0)
+    # the same order of operations as gymnasium's _get_rew, so rewards agree bit for bit
+    reward = (u._forward_reward_weight * forward_velocity + alive) - (ctrl_cost + contact_cost)
     terminate = getattr(u, "_terminate_when_unhealthy", False)
     terminated = np.logical_or.accumulate(~healthy, axis=1) if terminate else np.zeros_like(healthy)
     obs = obs_from_physics(env_id, physics)
@@ -319,21 +334,28 @@ class Rollouts:
 
 
 class EnvPool:
-    """N gymnasium envs of one task, stepped together (kept so repeated rollouts don't rebuild models)."""
+    """N copies of one task's MuJoCo state, stepped together on worker threads (``rollout``, ``evaluate``).
 
-    def __init__(self, env_id: str, n_envs: int):
+    Kept between rollouts so repeated rollouts don't rebuild anything.
+    """
+
+    def __init__(self, env_id: str, n_envs: int, n_threads: int | None = None):
         check_env_id(env_id)
         if isinstance(n_envs, bool) or not isinstance(n_envs, int | np.integer) or n_envs < 1:
             raise ValueError(f"n_envs={n_envs!r}: must be an integer >= 1")
+        n_threads = default_threads() if n_threads is None else n_threads
+        if isinstance(n_threads, bool) or not isinstance(n_threads, int | np.integer) or n_threads < 1:
+            raise ValueError(f"n_threads={n_threads!r}: must be an integer >= 1")
         self.env_id = env_id
-        self.envs = [make_env(env_id, max_episode_steps=10**9) for _ in range(int(n_envs))]
+        model = _model_env(env_id).unwrapped.model
+        self.datas = [mujoco.MjData(model) for _ in range(int(n_envs))]
+        self.n_threads = min(int(n_threads), int(n_envs))
 
     def __len__(self):
-        return len(self.envs)
+        return len(self.datas)
 
     def close(self):
-        for env in self.envs:
-            env.close()
+        self.datas = []
 
 
 def rollout(
@@ -345,8 +367,9 @@ def rollout(
 ) -> Rollouts:
     """Run ``len(pool)`` episodes of at most ``horizon`` steps: a_t = mean_fn(s_t) + noise_std · N(0, I).
 
-    ``mean_fn`` maps a batch of observations (n, obs_dim) to action means (n, act_dim). Env i is reset with
-    seed ``seed + i``; the exploration noise comes from ``numpy.random.default_rng(seed)``.
+    ``mean_fn`` maps a batch of observations (n, obs_dim) to action means (n, act_dim). Env i starts from
+    ``env.reset(seed=seed + i)``; the exploration noise comes from ``numpy.random.default_rng(seed)``. Rewards
+    are exactly those of ``env.step`` (tests/test_core.py compares with a plain gymnasium loop).
     """
     if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
         raise ValueError(f"horizon={horizon!r}: must be an integer >= 1")
@@ -354,7 +377,8 @@ def rollout(
         raise ValueError(f"noise_std={noise_std!r}: must be finite and >= 0")
     seed = check_seed(seed)
     rng = np.random.default_rng(seed)
-    spec = env_spec(pool.env_id)
+    env_id = pool.env_id
+    spec = env_spec(env_id)
     N, T, d, k = len(pool), int(horizon), spec.obs_dim, spec.act_dim
     obs = np.zeros((N, T, d))
     actions = np.zeros((N, T, k))
@@ -362,8 +386,19 @@ def rollout(
     fwd = np.zeros((N, T))
     mask = np.zeros((N, T), dtype=bool)
     terminated = np.zeros(N, dtype=bool)
-    current = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(pool.envs)]).astype(np.float64)
+    starts = [reset_state(env_id, seed + i) for i in range(N)]
+    physics = np.stack([s.physics for s in starts])
+    x = np.array([_begin(env_id, data, s) for data, s in zip(pool.datas, starts)])
+    current = obs_from_physics(env_id, physics)
     alive = np.ones(N, dtype=bool)
+    after = np.empty_like(physics)
+    x_after = np.empty(N)
+    contact = np.zeros(N)
+
+    def step_envs(idx, act):
+        for j, i in zip(idx, act):
+            x_after[j], contact[j] = _step(env_id, pool.datas[j], i, after[j])
+
     for t in range(T):
         idx = np.flatnonzero(alive)
         if idx.size == 0:
@@ -372,17 +407,17 @@ def rollout(
         if mean.shape != (idx.size, k) or not np.all(np.isfinite(mean)):
             raise ValueError(f"mean_fn returned shape {mean.shape} or non-finite values; expected ({idx.size}, {k})")
         act = mean + noise_std * rng.standard_normal(mean.shape)
-        obs[idx, t] = current[idx]
-        actions[idx, t] = act
-        mask[idx, t] = True
-        for j, i in enumerate(idx):
-            o, r, term, _, info = pool.envs[i].step(act[j])
-            rewards[i, t] = r
-            fwd[i, t] = info.get("x_velocity", 0.0)
-            current[i] = o
-            if term:
-                alive[i] = False
-                terminated[i] = True
+        obs[idx, t], actions[idx, t], mask[idx, t] = current[idx], act, True
+        parts = np.array_split(np.arange(idx.size), min(pool.n_threads, idx.size))
+        _WORKERS.map(step_envs, [(idx[p], act[p]) for p in parts])
+        step = _replay_result(env_id, act[:, None], np.stack([physics[idx], after[idx]], axis=1),
+                              np.stack([x[idx], x_after[idx]], axis=1), contact[idx, None])
+        rewards[idx, t] = step.reward[:, 0]
+        fwd[idx, t] = step.forward_velocity[:, 0]
+        physics[idx], x[idx], current[idx] = after[idx], x_after[idx], step.obs[:, 1]
+        ended = idx[step.terminated[:, 0]]
+        alive[ended] = False
+        terminated[ended] = True
     return Rollouts(obs, actions, rewards, mask, fwd, mask.sum(axis=1), terminated)
 
 
