@@ -1,0 +1,180 @@
+"""Decompression: walk from w_first along a compressed direction and measure what it taught.
+
+Taught in notebooks/05_line_search_decompression.ipynb.
+
+- ``line_search``: candidates w_first + β · scale · d̂ on a β grid, each scored by many evaluation episodes
+  in parallel (mean return ± standard error, episode length, forward velocity).
+- ``recovered_fraction``: (R(best β) − R(w_first)) / (R(w_last) − R(w_first)).
+- Baselines on the same budget of L state-action pairs: ``behaviour_cloning`` on the trained agent's own L-step
+  trajectory, ``reinforce_direction`` (one REINFORCE step on one on-policy trajectory of length L); the exact
+  weight change (cosine 1) is the ceiling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import envs
+from .policies import GaussianPolicy
+
+
+def check_direction(direction, n_params: int, name: str = "direction") -> np.ndarray:
+    """A finite, non-zero float64 vector of length ``n_params``, or a ValueError."""
+    d = np.asarray(direction, dtype=np.float64)
+    if d.shape != (n_params,):
+        raise ValueError(f"{name} has shape {d.shape}; expected ({n_params},) for this policy")
+    if not np.all(np.isfinite(d)):
+        raise ValueError(f"{name} contains NaN or inf")
+    if not np.any(d):
+        raise ValueError(f"{name} is the zero vector; a direction must be non-zero")
+    return d
+
+
+def check_betas(betas) -> np.ndarray:
+    b = np.asarray(betas, dtype=np.float64).reshape(-1)
+    if b.size == 0:
+        raise ValueError("betas is empty; give at least one step size, e.g. np.linspace(0.2, 1.2, 11)")
+    if not np.all(np.isfinite(b)):
+        raise ValueError(f"betas contains NaN or inf: {b}")
+    return b
+
+
+@dataclass(frozen=True)
+class LineSearch:
+    """Returns along w_first + β · scale · d̂ for each β (see ``line_search``)."""
+
+    betas: np.ndarray
+    evaluations: tuple  # envs.Evaluation per β
+    scale: float
+    label: str = ""
+
+    @property
+    def returns(self) -> np.ndarray:
+        return np.array([e.mean_return for e in self.evaluations])
+
+    @property
+    def stderrs(self) -> np.ndarray:
+        return np.array([e.stderr for e in self.evaluations])
+
+    @property
+    def best_index(self) -> int:
+        return int(np.argmax(self.returns))
+
+    @property
+    def best_beta(self) -> float:
+        return float(self.betas[self.best_index])
+
+    @property
+    def best(self) -> envs.Evaluation:
+        return self.evaluations[self.best_index]
+
+
+def line_search(
+    policy: GaussianPolicy,
+    direction,
+    betas,
+    scale: float,
+    env_id: str,
+    n_episodes: int = 20,
+    horizon: int = 1000,
+    noise_std: float = 0.0,
+    seed: int = 10_000,
+    label: str = "",
+    progress: Callable[[int, int, envs.Evaluation], None] | None = None,
+) -> LineSearch:
+    """Evaluate θ = θ_policy + β · scale · d̂ for every β in ``betas`` (d̂ = direction / ‖direction‖).
+
+    ``scale`` is usually ‖w_last − w_first‖, so that β = cos(d̂, Δw) is the projection step. Every candidate is
+    scored on the same ``n_episodes`` start states (``seed``) so that differences between β are not noise in
+    the starts.
+    """
+    theta0 = policy.flat()
+    d = check_direction(direction, theta0.size)
+    b = check_betas(betas)
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale={scale!r}: must be finite and > 0 (e.g. the norm of the weight change)")
+    unit = d / np.linalg.norm(d)
+    pool = envs.EnvPool(env_id, n_episodes)
+    results = []
+    candidate = policy.with_flat(theta0)
+    for i, beta in enumerate(b):
+        candidate.set_flat(theta0 + beta * scale * unit)
+        ev = envs.evaluate(env_id, candidate.mean_fn(), n_episodes, horizon, seed, noise_std, pool=pool)
+        results.append(ev)
+        if progress is not None:
+            progress(i, len(b), ev)
+    return LineSearch(b, tuple(results), float(scale), label)
+
+
+def recovered_fraction(r_best: float, r_first: float, r_last: float) -> float:
+    """(R(best β) − R(w_first)) / (R(w_last) − R(w_first)): 0 = nothing learned, 1 = all of training."""
+    if not all(np.isfinite(v) for v in (r_best, r_first, r_last)):
+        raise ValueError(f"returns must be finite: r_best={r_best}, r_first={r_first}, r_last={r_last}")
+    if r_last == r_first:
+        raise ValueError(f"r_last == r_first == {r_last}: training did not change the return")
+    return float((r_best - r_first) / (r_last - r_first))
+
+
+def expert_trajectory(policy: GaussianPolicy, env_id: str, length: int, seed: int = 42, noise_std: float = 0.0):
+    """The trained agent's own trajectory of ``length`` steps: (obs (L, d), actions (L, k), return)."""
+    r = envs.rollout(envs.EnvPool(env_id, 1), policy.mean_fn(), length, seed, noise_std)
+    n = int(r.lengths[0])
+    return r.obs[0, :n], r.actions[0, :n], float(r.returns[0])
+
+
+def behaviour_cloning(policy: GaussianPolicy, obs, actions, ridge: float = 1e-3, steps: int = 500,
+                      lr: float = 1e-2) -> np.ndarray:
+    """Parameters that imitate (obs, actions) by maximum likelihood, starting from ``policy``.
+
+    Linear/quadratic means: ridge regression of the actions on φ(s) (closed form). MLP: ``steps`` of Adam on
+    the mean squared error. Returns θ (the policy itself is not changed).
+    """
+    obs = np.asarray(obs, dtype=np.float64)
+    act = envs.check_actions(actions, policy.act_dim, ndim=2)
+    if obs.shape != (act.shape[0], policy.obs_dim):
+        raise ValueError(f"obs has shape {obs.shape}; expected ({act.shape[0]}, {policy.obs_dim})")
+    if not np.isfinite(ridge) or ridge < 0:
+        raise ValueError(f"ridge={ridge!r}: must be finite and >= 0")
+    if policy.kind != "mlp":
+        phi = policy.features(obs).numpy()
+        lhs = phi.T @ phi + ridge * len(phi) * np.eye(phi.shape[1])
+        W = np.linalg.solve(lhs, phi.T @ act).T
+        return W.reshape(-1)
+    student = policy.with_flat(policy.flat())
+    opt = torch.optim.Adam(student.parameters(), lr=lr)
+    o, a = torch.as_tensor(obs), torch.as_tensor(act)
+    for _ in range(int(steps)):
+        opt.zero_grad()
+        loss = ((student.mean(o) - a) ** 2).mean()
+        loss.backward()
+        opt.step()
+    return student.flat()
+
+
+def reinforce_direction(policy: GaussianPolicy, env_id: str, length: int, seed: int = 42,
+                        noise_std: float | None = None) -> np.ndarray:
+    """One REINFORCE gradient from ONE on-policy trajectory of ``length`` steps:
+    Σ_t ∇θ log π(a_t|s_t) (G_t − mean_t G_t), with reward-to-go G_t (see notebook 01)."""
+    sigma = policy.sigma if noise_std is None else noise_std
+    r = envs.rollout(envs.EnvPool(env_id, 1), policy.mean_fn(), length, seed, sigma)
+    n = int(r.lengths[0])
+    rewards = r.rewards[0, :n]
+    to_go = np.cumsum(rewards[::-1])[::-1]
+    adv = to_go - to_go.mean()
+    scores = policy.score(r.obs[0, :n], r.actions[0, :n]).numpy()
+    return adv @ scores
+
+
+def summarise(searches: Sequence[LineSearch], r_first: float, r_last: float) -> list[dict]:
+    """One row per line search: label, best β, best return ± s.e., length, velocity, recovered fraction."""
+    rows = []
+    for s in searches:
+        best = s.best
+        rows.append({"label": s.label, "best_beta": s.best_beta, "return": best.mean_return, "stderr": best.stderr,
+                     "length": best.mean_length, "velocity": best.mean_forward_velocity,
+                     "recovered": recovered_fraction(best.mean_return, r_first, r_last)})
+    return rows
