@@ -1,0 +1,109 @@
+"""Tests for gc_helpers.decompression (taught in notebooks/05_line_search_decompression.ipynb)."""
+
+import numpy as np
+import pytest
+
+from gc_helpers import decompression as dc
+from gc_helpers import envs
+from gc_helpers.policies import Normalizer, make_policy
+
+ENV = "Ant-v5"
+
+
+@pytest.fixture(scope="module")
+def linear_policy():
+    rng = np.random.default_rng(0)
+    norm = Normalizer(np.zeros(27), np.ones(27) * 2.0)
+    return make_policy("linear", 27, 8, 0.1, norm).set_flat(rng.normal(size=8 * 28) * 0.05)
+
+
+def test_recovered_fraction():
+    assert dc.recovered_fraction(600.0, 200.0, 1000.0) == pytest.approx(0.5)
+    assert dc.recovered_fraction(200.0, 200.0, 1000.0) == 0.0
+    with pytest.raises(ValueError, match="r_last == r_first"):
+        dc.recovered_fraction(1.0, 5.0, 5.0)
+    with pytest.raises(ValueError, match="finite"):
+        dc.recovered_fraction(np.nan, 0.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    "direction, match",
+    [
+        (np.zeros(224), "zero vector"),
+        (np.full(224, np.nan), "NaN"),
+        (np.ones(5), "shape"),
+        (np.ones(224) * np.inf, "inf"),
+    ],
+)
+def test_bad_direction(linear_policy, direction, match):
+    with pytest.raises(ValueError, match=match):
+        dc.line_search(linear_policy, direction, [0.5], 1.0, ENV, n_episodes=1, horizon=2)
+
+
+def test_bad_betas_and_scale(linear_policy):
+    d = np.ones(linear_policy.n_params)
+    with pytest.raises(ValueError, match="betas is empty"):
+        dc.line_search(linear_policy, d, [], 1.0, ENV, n_episodes=1, horizon=2)
+    with pytest.raises(ValueError, match="betas contains NaN"):
+        dc.line_search(linear_policy, d, [0.1, np.nan], 1.0, ENV, n_episodes=1, horizon=2)
+    with pytest.raises(ValueError, match="scale"):
+        dc.line_search(linear_policy, d, [0.1], 0.0, ENV, n_episodes=1, horizon=2)
+
+
+def test_line_search_beta_zero_is_the_start_policy(linear_policy):
+    rng = np.random.default_rng(1)
+    d = rng.normal(size=linear_policy.n_params)
+    before = linear_policy.flat()
+    ls = dc.line_search(linear_policy, d, [0.0, 0.3], 0.5, ENV, n_episodes=3, horizon=30, seed=5, label="t")
+    base = envs.evaluate(ENV, linear_policy.mean_fn(), 3, 30, 5)
+    assert ls.returns[0] == base.mean_return
+    assert ls.returns[1] != base.mean_return
+    assert ls.best_beta in (0.0, 0.3) and len(ls.evaluations) == 2
+    # the start policy is not modified by the search
+    assert np.array_equal(linear_policy.flat(), before)
+    rows = dc.summarise([ls], r_first=base.mean_return, r_last=base.mean_return + 100)
+    assert rows[0]["label"] == "t" and np.isfinite(rows[0]["recovered"])
+
+
+def test_line_search_moves_along_the_unit_direction(linear_policy):
+    theta0 = linear_policy.flat()
+    d = np.zeros(linear_policy.n_params)
+    d[3] = 7.0  # only the norm-free direction matters
+    seen = []
+    orig = envs.evaluate
+
+    def spy(env_id, mean_fn, *a, **k):
+        seen.append(mean_fn(np.ones((1, 27)) * 0.3))
+        return orig(env_id, mean_fn, *a, **k)
+
+    envs.evaluate, saved = spy, envs.evaluate
+    try:
+        dc.line_search(linear_policy, d, [1.0], 2.0, ENV, n_episodes=1, horizon=2)
+    finally:
+        envs.evaluate = saved
+    moved = linear_policy.with_flat(theta0 + 2.0 * np.eye(linear_policy.n_params)[3])
+    assert np.allclose(seen[0], moved.mean_fn()(np.ones((1, 27)) * 0.3))
+
+
+def test_behaviour_cloning_recovers_a_linear_expert(linear_policy):
+    obs, actions, _ = dc.expert_trajectory(linear_policy, ENV, 80, seed=3)
+    student = make_policy("linear", 27, 8, 0.1, linear_policy.normalizer())
+    theta = dc.behaviour_cloning(student, obs, actions, ridge=0.0)
+    assert np.allclose(theta, linear_policy.flat(), atol=1e-8)
+    with pytest.raises(ValueError, match="obs has shape"):
+        dc.behaviour_cloning(student, obs[:-1], actions)
+    with pytest.raises(ValueError, match="NaN"):
+        dc.behaviour_cloning(student, obs, np.full_like(actions, np.nan))
+
+
+def test_reinforce_direction_matches_a_direct_sum(linear_policy):
+    g = dc.reinforce_direction(linear_policy, ENV, 25, seed=4)
+    r = envs.rollout(envs.EnvPool(ENV, 1), linear_policy.mean_fn(), 25, 4, linear_policy.sigma)
+    n = int(r.lengths[0])
+    direct = np.zeros(linear_policy.n_params)
+    rew = r.rewards[0, :n]
+    to_go = np.array([rew[t:].sum() for t in range(n)])
+    for t in range(n):
+        score = linear_policy.score(r.obs[0, t : t + 1], r.actions[0, t : t + 1]).numpy()[0]
+        direct += score * (to_go[t] - to_go.mean())
+    assert np.allclose(g, direct, rtol=1e-10, atol=1e-10)
