@@ -47,6 +47,7 @@ __all__ = [
     "is_weight_stats",
     "off_policy_gradient",
     "bandit_gradient",
+    "bandit_scores",
     "gaussian_fisher",
     "fisher_monte_carlo",
     "gaussian_kl",
@@ -438,8 +439,8 @@ class OffPolicyEstimate:
     weights: np.ndarray  # (N,) trajectory importance weights p_target(tau) / p_behaviour(tau)
 
 
-def off_policy_gradient(traj: Trajectories, W_target) -> OffPolicyEstimate:
-    """Gradient at W_target from trajectories of another policy: w(tau) * sum_t score_t(W_target) * R(tau).
+def off_policy_gradient(traj: Trajectories, W_target, baseline: float = 0.0) -> OffPolicyEstimate:
+    """Gradient at W_target from trajectories of another policy: w(tau) * sum_t score_t(W_target) * (R(tau) - b).
 
     Taught in notebooks/01_policy_gradient.ipynb.
     """
@@ -450,7 +451,8 @@ def off_policy_gradient(traj: Trajectories, W_target) -> OffPolicyEstimate:
     logw = (gaussian_log_prob(traj.actions, phi @ W_target.T, traj.sigma)
             - gaussian_log_prob(traj.actions, phi @ traj.W.T, traj.sigma)).sum(axis=1)
     w = np.exp(logw)
-    g = per_trajectory_gradients(per_step_scores(traj, W_target), traj.rewards) * w[:, None]
+    b = float(_array("baseline", baseline, ndim=0))
+    g = per_trajectory_gradients(per_step_scores(traj, W_target), traj.rewards, baseline=b) * w[:, None]
     return OffPolicyEstimate(estimate=summarize(g), weights=w)
 
 
@@ -473,6 +475,18 @@ def bandit_gradient(mu: float, sigma: float, target: float, param: str = "sigma"
     mu, target = float(_array("mu", mu, ndim=0)), float(_array("target", target, ndim=0))
     d_sigma = -2.0 * sigma
     return np.array([-2.0 * (mu - target), d_sigma if _param(param) == "sigma" else d_sigma * sigma])
+
+
+def bandit_scores(a, mu: float, sigma: float, param: str = "sigma") -> np.ndarray:
+    """Per-sample score of N(mu, sigma^2) w.r.t. (mu, sigma) or (mu, log sigma), shape (N, 2).
+
+    d/dmu = (a - mu) / sigma^2, d/dsigma = ((a - mu)^2 - sigma^2) / sigma^3, d/dlog sigma = sigma * d/dsigma.
+    Taught in notebooks/01_policy_gradient.ipynb.
+    """
+    sigma = _positive("sigma", sigma)
+    a, mu = _array("a", a, ndim=1), float(_array("mu", mu, ndim=0))
+    d_sigma = ((a - mu) ** 2 - sigma**2) / sigma**3
+    return np.stack([(a - mu) / sigma**2, d_sigma if _param(param) == "sigma" else sigma * d_sigma], axis=1)
 
 
 def gaussian_fisher(sigma: float, param: str = "sigma") -> np.ndarray:

@@ -224,14 +224,29 @@ def test_bandit_gradient_matches_autograd():
 def test_gaussian_fisher_matches_monte_carlo_and_kl():
     sigma = 0.7
     a = np.random.default_rng(0).normal(0.0, sigma, size=400000)
-    scores = np.stack([a / sigma**2, (a**2 - sigma**2) / sigma**3], axis=1)  # d/dmu, d/dsigma of log N
-    np.testing.assert_allclose(pg.fisher_monte_carlo(scores), pg.gaussian_fisher(sigma), rtol=0.02, atol=0.02)
+    for param in ("sigma", "log_sigma"):
+        scores = pg.bandit_scores(a, 0.0, sigma, param)
+        np.testing.assert_allclose(pg.fisher_monte_carlo(scores), pg.gaussian_fisher(sigma, param), rtol=0.02,
+                                   atol=0.02)
     # KL(p_theta || p_theta+d) ~= 1/2 d' F d, in both parametrisations
     d = np.array([1e-3, 2e-3])
     kl = pg.gaussian_kl(0.0, sigma, d[0], sigma + d[1])
     assert kl == pytest.approx(0.5 * d @ pg.gaussian_fisher(sigma) @ d, rel=1e-2)
     kl_log = pg.gaussian_kl(0.0, sigma, d[0], sigma * math.exp(d[1]))
     assert kl_log == pytest.approx(0.5 * d @ pg.gaussian_fisher(sigma, "log_sigma") @ d, rel=1e-2)
+
+
+def test_bandit_scores_match_autograd():
+    a = np.array([0.3, -1.2, 2.0])
+    for param in ("sigma", "log_sigma"):
+        mu = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+        p = torch.tensor(0.8 if param == "sigma" else math.log(0.8), dtype=torch.float64, requires_grad=True)
+        got = pg.bandit_scores(a, 0.5, 0.8, param)
+        for i, ai in enumerate(a):
+            sigma = p if param == "sigma" else torch.exp(p)
+            lp = torch.distributions.Normal(mu, sigma).log_prob(torch.tensor(ai))
+            gm, gp = torch.autograd.grad(lp, (mu, p))
+            np.testing.assert_allclose(got[i], [gm.item(), gp.item()], rtol=1e-12)
 
 
 def test_gaussian_kl_exact():
@@ -299,6 +314,10 @@ def test_ascent_path_natural_paths_agree():
          "W_target has shape"),
         (lambda: pg.bandit_gradient(0.0, 1.0, 0.0, param="variance"), "param='variance'"),
         (lambda: pg.gaussian_fisher(0.0), "sigma=0.0"),
+        (lambda: pg.bandit_scores(np.zeros(3), 0.0, 1.0, param="var"), "param='var'"),
+        (lambda: pg.bandit_scores(np.zeros((3, 2)), 0.0, 1.0), "a has shape"),
+        (lambda: pg.off_policy_gradient(pg.sample_trajectories(pg.make_lq_task(), W0, 2, 0), W0, baseline=[1.0, 2.0]),
+         "baseline has shape"),
         (lambda: pg.gaussian_kl(0.0, 1.0, 0.0, -1.0), "sigma_q=-1.0"),
         (lambda: pg.natural_gradient([1.0, 2.0], np.eye(3)), "fisher has shape"),
         (lambda: pg.ascent_path(0.0, 1.0, 1.0, param="sigma", natural=False, lr=0.0, steps=5), "lr=0.0"),
