@@ -178,3 +178,49 @@ def summarise(searches: Sequence[LineSearch], r_first: float, r_last: float) -> 
                      "length": best.mean_length, "velocity": best.mean_forward_velocity,
                      "recovered": recovered_fraction(best.mean_return, r_first, r_last)})
     return rows
+
+
+@dataclass(frozen=True)
+class DecompressionRound:
+    """One round of ``iterated_decompression``."""
+
+    theta: np.ndarray  # weights after the round
+    cosine: float  # cos(compressed direction, w_last − θ_before)
+    residual: float  # ‖w_last − θ_after‖ / ‖w_last − w_first‖
+    evaluation: envs.Evaluation | None
+
+
+def iterated_decompression(
+    policy: GaussianPolicy,
+    w_last,
+    compress: Callable[[GaussianPolicy, np.ndarray], np.ndarray],
+    rounds: int,
+    evaluate: Callable[[GaussianPolicy], envs.Evaluation] | None = None,
+    progress: Callable[[int, DecompressionRound], None] | None = None,
+) -> list[DecompressionRound]:
+    """Compress at the current weights, step, re-compress: ``rounds`` manufactured trajectories in all.
+
+    ``compress(policy_k, target)`` returns the compressed update Σ_t α_t g_t for target = w_last − θ_k, with the
+    per-step gradients g_t taken at θ_k and the exact α (so its length is the projection of the target on their
+    span). Each round steps θ_{k+1} = θ_k + Σ_t α_t g_t: the step length is carried by α, no return is measured
+    inside the loop. ``evaluate(policy)`` (optional) scores the policy after each round.
+    """
+    theta = policy.flat()
+    last = check_direction(np.asarray(w_last, dtype=np.float64) - theta, theta.size, "w_last − w_first") + theta
+    if isinstance(rounds, bool) or not isinstance(rounds, int | np.integer) or rounds < 1:
+        raise ValueError(f"rounds={rounds!r}: must be an integer >= 1")
+    total = np.linalg.norm(last - theta)
+    current = policy.with_flat(theta)
+    out = []
+    for k in range(int(rounds)):
+        target = last - theta
+        step = check_direction(compress(current, target), theta.size, "compress(...) result")
+        cos = float(step @ target / (np.linalg.norm(step) * np.linalg.norm(target)))
+        theta = theta + step
+        current.set_flat(theta)
+        ev = evaluate(current) if evaluate is not None else None
+        rnd = DecompressionRound(theta.copy(), cos, float(np.linalg.norm(last - theta) / total), ev)
+        out.append(rnd)
+        if progress is not None:
+            progress(k, rnd)
+    return out

@@ -107,3 +107,26 @@ def test_reinforce_direction_matches_a_direct_sum(linear_policy):
         score = linear_policy.score(r.obs[0, t : t + 1], r.actions[0, t : t + 1]).numpy()[0]
         direct += score * (to_go[t] - to_go.mean())
     assert np.allclose(g, direct, rtol=1e-10, atol=1e-10)
+
+
+def test_iterated_decompression_with_an_exact_projection_converges(linear_policy):
+    """A toy compressor that projects the target on a random 60-dim subspace: the residual shrinks each round."""
+    rng = np.random.default_rng(7)
+    P = linear_policy.n_params
+    w_last = linear_policy.flat() + rng.normal(size=P)
+
+    def compress(policy, target):
+        Q, _ = np.linalg.qr(rng.normal(size=(P, 60)))
+        return Q @ (Q.T @ target)
+
+    rounds = dc.iterated_decompression(linear_policy, w_last, compress, rounds=4)
+    residuals = [r.residual for r in rounds]
+    assert all(b < a for a, b in zip([1.0] + residuals, residuals))
+    null = np.sqrt(60 / P)
+    assert 0.5 * null < rounds[0].cosine < 2 * null
+    with pytest.raises(ValueError, match="rounds"):
+        dc.iterated_decompression(linear_policy, w_last, compress, rounds=0)
+    with pytest.raises(ValueError, match="zero vector"):
+        dc.iterated_decompression(linear_policy, linear_policy.flat(), compress, rounds=1)
+    with pytest.raises(ValueError, match="compress"):
+        dc.iterated_decompression(linear_policy, w_last, lambda p, t: np.zeros(P), rounds=1)
