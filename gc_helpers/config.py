@@ -1,7 +1,7 @@
 """Fast/full presets chosen by the environment variable ``GC_FAST`` (taught in notebooks/00_setup.ipynb).
 
 ``GC_FAST=1`` gives the ``fast`` preset (CI, previews: the whole series in minutes); anything else, or unset,
-gives ``full`` (the classroom run, paper-scale). Notebooks read their sizes from ``preset()``.
+gives ``full`` (the classroom run, paper-scale). Notebooks pick their sizes with ``pick(fast, full)``.
 """
 
 from __future__ import annotations

@@ -69,7 +69,10 @@ def save(path, kind: str, arrays: dict, meta: dict, overwrite: bool = True) -> P
             raise ValueError(f"array {name!r} has dtype object; save numbers or strings only")
     full_meta = {"kind": kind, "format_version": FORMAT_VERSION, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                  "versions": package_versions(), **meta}
-    text = json.dumps(full_meta, indent=1, default=_json_default)
+    try:
+        text = json.dumps(full_meta, indent=1, default=_json_default)
+    except TypeError as err:
+        raise ValueError(f"meta cannot be saved as JSON: {err}") from err
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
@@ -109,7 +112,7 @@ def load(path, kind: str | None = None, **expect) -> Artifact:
         raise ValueError(f"{path}: format_version {meta.get('format_version')!r}; this gc_helpers reads "
                          f"version {FORMAT_VERSION}")
     if kind is not None and meta.get("kind") != kind:
-        raise ValueError(f"{path} holds a {meta.get('kind')!r} artifact; expected {kind!r}")
+        raise ValueError(f"{path} holds kind={meta.get('kind')!r}; expected kind={kind!r}")
     for key, want in expect.items():
         have = meta.get(key)
         if have != want:
