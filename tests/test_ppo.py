@@ -246,3 +246,26 @@ def test_bad_arguments():
         ppo.train_ppo({"env_id": "Hopper-v5"})
     with pytest.raises(ValueError, match="save_every"):
         ppo.train_ppo(tiny_config(), save_every=0)
+
+
+def test_random_action_compressibility():
+    run = ppo.train_ppo(tiny_config(total_steps=256))
+    pol = run.policy(0)
+    P = pol.actor.n_params
+    g = pol.action_score(np.zeros((2, 11)), np.array([[0.2, -0.3, 0.9], [1.0, -1.0, 0.0]]))
+    assert torch.all(torch.isfinite(g))
+    rng = np.random.default_rng(0)
+    # a target inside the span of the first 30 scores is recovered exactly from L = 30 on
+    actions = rng.uniform(-1, 1, (30, 3))
+    from gc_helpers import envs
+
+    rep = envs.replay(envs.reset_state("Hopper-v5", 42), actions[None])
+    G = pol.action_score(rep.obs[0, :30], actions).numpy()
+    res = ppo.random_action_compressibility(lambda o, a: pol.action_score(o, a).numpy(), G.T @ rng.normal(size=30),
+                                            "Hopper-v5", [10, 30, 40])
+    assert res.cosines[1] == pytest.approx(1.0, abs=1e-8) and res.cosines[0] < 0.99
+    np.testing.assert_allclose(res.null, np.sqrt(np.array([10, 30, 40]) / P))
+    with pytest.raises(ValueError, match="lengths"):
+        ppo.random_action_compressibility(lambda o, a: None, np.ones(P), "Hopper-v5", [0])
+    with pytest.raises(ValueError, match="target"):
+        ppo.random_action_compressibility(lambda o, a: None, np.zeros(P), "Hopper-v5", [5])
