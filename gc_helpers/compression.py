@@ -540,19 +540,24 @@ def _project_actions(policy, span, obs, ridge, reach, lo, hi):
 
 
 def _chunk_project(ctx, state, init):
-    """Fixed-point iteration: replay the chunk, solve for the best u_t at those states, set a_t ∝ u_t, repeat.
+    """Fixed-point iteration: replay the chunk, solve for the best u_t at those states, set a_t ∝ u_t, repeat
+    ``iters`` times, from ``restarts`` random initial chunks at once (one replay call for all of them).
     Returns the best chunk seen: (actions, gain, replay, grads)."""
     o = ctx.opts
+    R = o["restarts"]
     A = np.clip(init, ctx.lo, ctx.hi)
+    A = np.concatenate([A[None], ctx.rng.uniform(ctx.lo, ctx.hi, (R - 1, *A.shape))]) if R > 1 else A[None]
     best = None
     for it in range(o["iters"] + 1):
-        gains, rep, G = ctx.scorer(state, A[None])
-        if best is None or gains[0] > best[1]:
-            best = (A.copy(), float(gains[0]), rep, G[0])
+        gains, rep, G = ctx.scorer(state, A)
+        i = int(np.argmax(gains))
+        if best is None or gains[i] > best[1]:
+            best = (A[i].copy(), float(gains[i]), _take(rep, i), G[i])
         if it == o["iters"]:
             break
-        new = _project_actions(ctx.policy, ctx.span, rep.obs[0, :-1], o["ridge"], o["reach"], ctx.lo, ctx.hi)
-        A = np.clip((1 - o["damping"]) * new + o["damping"] * A, ctx.lo, ctx.hi)
+        for b in range(R):
+            new = _project_actions(ctx.policy, ctx.span, rep.obs[b, :-1], o["ridge"], o["reach"], ctx.lo, ctx.hi)
+            A[b] = np.clip((1 - o["damping"]) * new + o["damping"] * A[b], ctx.lo, ctx.hi)
     return best
 
 
@@ -657,9 +662,14 @@ class _Ctx:
 
 
 CHUNK_METHODS = ("project", "cem", "project+cem", "random", "hill")
-DEFAULTS = dict(iters=3, ridge=1e-6, reach=1.0, damping=0.0, population=32, elites=6, cem_iters=4, sigma0=0.3,
+DEFAULTS = dict(iters=3, restarts=1, lookahead=0,
+                ridge=1e-6, reach=1.0, damping=0.0, population=32, elites=6, cem_iters=4, sigma0=0.3,
                 sigma_decay=0.6, sigma_min=0.02, regression_step=0.0, project_refine=False, hill_alpha="lbfgs",
                 hill_iterations=200, hill_std=0.5, hill_patience=5, hill_std_min=1e-5)
+
+
+# Our recommended search (measured on the SGD-trained quad Ant weight change; see bench/compression.py).
+RECOMMENDED = dict(method="project", chunk=5, reach=0.3, iters=3)
 
 
 def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: int = 10,
@@ -671,13 +681,14 @@ def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: i
     by the cos² it adds to the span of the prefix's gradients (``IncrementalSpan``: only its own columns cost).
 
     method (``options`` in brackets, defaults in ``DEFAULTS``):
-    - "project": least-squares action directions, fixed-point iterated (iters, ridge, reach, damping);
+    - "project": least-squares action directions, fixed-point iterated (iters, restarts, ridge, reach, damping);
     - "cem": cross-entropy method from mean 0 (population, elites, cem_iters, sigma0, sigma_decay, sigma_min,
       regression_step, project_refine);
     - "project+cem": CEM started at the "project" solution;
     - "random": uniform random actions (the baseline of baselines);
     - "hill": the study's random hill climbing (hill_alpha "lbfgs" or "exact", hill_iterations, hill_std,
       hill_patience, hill_std_min); see ``hill_climb``.
+    ``lookahead`` > 0 optimises ``chunk + lookahead`` steps but commits only the first ``chunk`` (receding horizon).
     With several ``reset_seeds`` the chunks go round-robin to K trajectories sharing one α-span.
     ``lengths``: the total lengths at which the curve is recorded (default: every chunk boundary).
     ``callback(info)`` runs after each grid length with {"length", "cosine", "seconds", "env_steps",
@@ -695,6 +706,8 @@ def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: i
     max_length = _positive_int(max_length, "max_length")
     chunk = _positive_int(chunk, "chunk")
     _positive_int(opts["iters"], "iters", 0)
+    _positive_int(opts["restarts"], "restarts")
+    _positive_int(opts["lookahead"], "lookahead", 0)
     check_sigma(policy.sigma)
     w = _check_vector(target.vector if isinstance(target, Target) else target, "target", size=policy.n_params)
     grid = _check_grid(lengths if lengths is not None else range(chunk, max_length + 1, chunk), max_length)
@@ -728,7 +741,7 @@ def _chunk_search(policy, w, max_length, chunk, method, seeds, grid, seed, env_i
             tr = trajs[ti]
             j += 1
             c = max(1, min(chunk, int(grid[gi]) - total))
-            init = ctx.rng.uniform(ctx.lo, ctx.hi, (c, spec.act_dim))
+            init = ctx.rng.uniform(ctx.lo, ctx.hi, (c + opts["lookahead"], spec.act_dim))
             if method == "random":
                 gains, rep, G = ctx.scorer(tr.state, init[None])
                 best = (init, float(gains[0]), rep, G[0])
@@ -742,13 +755,13 @@ def _chunk_search(policy, w, max_length, chunk, method, seeds, grid, seed, env_i
             else:
                 best = _chunk_hill(ctx, tr.state, init)
             A, _, rep, G = best
-            G = torch.as_tensor(G).reshape(-1, w.size)
+            A, G = A[:c], torch.as_tensor(G).reshape(-1, w.size)[:c]  # commit c steps (lookahead: more optimised)
             ctx.span.add(G)
             ctx.cols.append(G.numpy())
             order.extend((ti, tr.length + i) for i in range(c))
             tr.actions.append(A)
-            tr.obs.append(rep.obs[0, 1:])
-            tr.physics.append(rep.physics[0, 1:])
+            tr.obs.append(rep.obs[0, 1 : c + 1])
+            tr.physics.append(rep.physics[0, 1 : c + 1])
             tr.state = envs.advance(tr.state, A)  # the saved state after the chunk, warm start included
             ctx.scorer.env_steps += c
             total += c

@@ -1,0 +1,95 @@
+"""Benchmark gradient compression: our search vs the study's hill climbing on the same target.
+
+    .venv/bin/python bench/compression.py                 # ours to L=490, the baseline to L=200 (slow: ~20+ min)
+    .venv/bin/python bench/compression.py --quick         # the baseline only to L=100
+    .venv/bin/python bench/compression.py --run ant_quad_best --baseline-alpha exact
+
+Target: the weight change w_last − w_first of a stored run (default data/runs/ant_quad_sgd, the study-faithful
+SGD-trained quadratic Ant); gradients at w_first; actions replayed from reset seed 42. Prints the cosine at
+L = 50, 100, 200 (300, 490 for ours), env steps and wall time, and how long our search took to reach the
+baseline's cosine at L = 100 / 200 compared with the baseline's own time. Not run in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+
+from gc_helpers import compression as C
+
+
+def at(res, L, key="curve"):
+    i = np.flatnonzero(res.lengths == L)
+    return float(getattr(res, key)[i[0]]) if i.size else float("nan")
+
+
+def row(name, res, lengths, key="curve"):
+    cells = []
+    for L in lengths:
+        i = np.flatnonzero(res.lengths == L)
+        if i.size:
+            cells.append(f"L={L}: cos {getattr(res, key)[i[0]]:.3f} ({res.seconds[i[0]]:7.1f} s, "
+                         f"{res.env_steps[i[0]]:>8d} steps)")
+    print("\n".join(f"{name if j == 0 else '':<32}{c}" for j, c in enumerate(cells)))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", default="ant_quad_sgd")
+    ap.add_argument("--quick", action="store_true", help="baseline only to L=100")
+    ap.add_argument("--baseline-alpha", default="lbfgs", choices=("lbfgs", "exact"))
+    ap.add_argument("--ours", default="{}", help="JSON of chunk_search options overriding RECOMMENDED")
+    ap.add_argument("--skip-baseline", action="store_true")
+    args = ap.parse_args(argv)
+
+    policy = C.run_policy(args.run, 0)
+    target = C.weight_change_target(args.run)
+    P = policy.n_params
+    print(f"target: weight change of {args.run} (P = {P}, ‖w‖ = {np.linalg.norm(target.vector):.3f}); "
+          f"null √(L/P): L=100 {C.null_cosine(100, P):.3f}, L=490 {C.null_cosine(490, P):.3f}", flush=True)
+
+    ours_kw = {**C.RECOMMENDED, **json.loads(args.ours)}
+    ours = C.chunk_search(policy, target, max_length=490, lengths=C.STUDY_GRID, **ours_kw)
+    print(f"ours: {ours_kw}")
+    row("ours (exact α)", ours, (50, 100, 200, 300, 490))
+    if args.skip_baseline:
+        return 0
+
+    Lb = 100 if args.quick else 200
+    grid = tuple(range(10, Lb + 1, 10))
+    base = C.hill_climb(policy, target, max_length=Lb, alpha=args.baseline_alpha, lengths=grid,
+                        callback=lambda i: print(f"  baseline L={i['length']}: cos {i['cosine_lbfgs']:.3f} "
+                                                 f"(exact {i['cosine']:.3f}) {i['seconds']:.0f} s", flush=True))
+    key = "curve_lbfgs" if args.baseline_alpha == "lbfgs" else "curve"
+    row(f"baseline hill ({args.baseline_alpha} α)", base, (50, 100, 200), key)
+    if args.baseline_alpha == "lbfgs":
+        row("baseline, exact α of its span", base, (50, 100, 200))
+
+    print("\ncomparison at equal length (ours − baseline):")
+    for L in grid:
+        if L % 50 == 0 or L == grid[-1]:
+            print(f"  L={L}: ours {at(ours, L):.3f}  baseline {at(base, L, key):.3f}  "
+                  f"diff {at(ours, L) - at(base, L, key):+.3f}")
+    above = all(at(ours, L) > at(base, L, key) for L in grid)
+    print(f"ours above the baseline at every length 10..{Lb}: {above}")
+    for L in (100, 200):
+        if L > Lb:
+            continue
+        goal, tb = at(base, L, key), at(base, L, "seconds")
+        reach = np.flatnonzero(ours.curve >= goal)
+        if reach.size:
+            i = reach[0]
+            print(f"baseline cos {goal:.3f} at L={L} took {tb:.1f} s, {at(base, L, 'env_steps'):.0f} steps; ours "
+                  f"reached it at L={ours.lengths[i]} after {ours.seconds[i]:.2f} s, {ours.env_steps[i]} steps: "
+                  f"time ratio {ours.seconds[i] / tb:.4f} (1/{tb / ours.seconds[i]:.0f}), "
+                  f"step ratio {ours.env_steps[i] / at(base, L, 'env_steps'):.4f}")
+        else:
+            print(f"baseline cos {goal:.3f} at L={L}: ours never reached it")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
