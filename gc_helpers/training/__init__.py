@@ -13,6 +13,7 @@ from .reinforce import (
     fit_normalizer,
     importance_weights,
     load_run,
+    notebook_progress,
     policy_at,
     runs_dir,
     save_run,
@@ -22,5 +23,5 @@ from .reinforce import (
 )
 
 __all__ = ["Progress", "Run", "TrainConfig", "advantages", "evaluate_run", "evaluation_dict", "fit_normalizer",
-           "importance_weights", "load_run", "policy_at", "runs_dir", "save_run", "surrogate_loss",
+           "importance_weights", "load_run", "notebook_progress", "policy_at", "runs_dir", "save_run", "surrogate_loss",
            "train_reinforce", "with_evaluation"]

@@ -479,3 +479,41 @@ def load_run(name_or_path, **expect) -> Run:
     history = {k: v for k, v in art.arrays.items() if k != "checkpoints"}
     return Run(art.meta["env_id"], desc, art.meta.get("config", {}), art["checkpoints"], history,
                art.meta.get("evaluation", {}), bool(art.meta.get("interrupted", False)), art.path)
+
+
+def notebook_progress(n_iterations: int, horizon: int, label: str = "REINFORCE", every: int = 1):
+    """A callback for ``train_reinforce`` that shows a tqdm bar and a live plot of the training return vs
+    env steps in a notebook; returns (callback, close). Call ``close()`` after training."""
+    _int_at_least(n_iterations, "n_iterations", 1)
+    _int_at_least(horizon, "horizon", 1)
+    _int_at_least(every, "every", 1)
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=n_iterations, desc=label)
+    fig, ax = plt.subplots(figsize=(6, 3))
+    handle = display(fig, display_id=True)
+    plt.close(fig)
+    steps, returns = [], []
+
+    def callback(p: Progress):
+        steps.append(p.env_steps)
+        returns.append(p.mean_return)
+        bar.update(1)
+        bar.set_postfix(ret=f"{p.mean_return:.0f}", v=f"{p.mean_forward_velocity:.2f} m/s")
+        if p.iteration % every == 0 or p.iteration == p.n_iterations:
+            ax.clear()
+            ax.plot(steps, returns, "o-", ms=3)
+            ax.set_xlabel("env steps")
+            ax.set_ylabel(f"mean return ({horizon}-step episodes)")
+            ax.set_title(label)
+            ax.grid(alpha=0.3)
+            if handle is not None:
+                handle.update(fig)
+
+    def close():
+        bar.close()
+        return fig
+
+    return callback, close
