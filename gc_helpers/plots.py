@@ -16,3 +16,110 @@ def savefig(fig, name: str, dpi: int = 110):
     path = out / f"{name}.png"
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Compression figures (notebooks/03_cem_compression.ipynb, notebooks/04_alpha_optimisation.ipynb)
+
+STUDY_P = {"quad": 6056, "net": 4616}  # the study's parameter counts (full d² quad features; MLP 27-128-8)
+
+
+def study_curves(path=None) -> dict:
+    """The study's cosine-vs-length curves (data/reference/paper_cos_vs_len.csv) as {series: (lengths, cosines)};
+    series are e.g. "quad model, alpha-optim", "net model, no alpha-optim", "quad model, random direction"."""
+    import csv
+
+    import numpy as np
+
+    from .config import data_dir
+
+    path = data_dir() / "reference" / "paper_cos_vs_len.csv" if path is None else path
+    rows: dict = {}
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            rows.setdefault(r["series"], []).append((int(r["length"]), float(r["cosine"])))
+    if not rows:
+        raise ValueError(f"{path}: no rows with columns series, length, cosine")
+    return {k: (np.array([x for x, _ in sorted(v)]), np.array([y for _, y in sorted(v)])) for k, v in rows.items()}
+
+
+def alpha_profile(alpha, title: str = "α of the compressed trajectory"):
+    """Two panels: α_t against the step t (red > 0, blue < 0), and |α_t| sorted, on a log scale: how unequal the
+    steps' weights are (the plain sum of Algorithm 1 forces them all to 1). Returns the figure."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    a = np.asarray(alpha, dtype=np.float64)
+    if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)):
+        raise ValueError(f"alpha has shape {a.shape}; expected a non-empty finite vector (L,)")
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 3), gridspec_kw={"width_ratios": [2, 1]})
+    t = np.arange(a.size)
+    ax0.bar(t, a, width=1.0, color=np.where(a >= 0, "C3", "C0"))
+    ax0.axhline(0, color="k", lw=0.5)
+    ax0.set_xlabel("step t")
+    ax0.set_ylabel("α_t")
+    ax0.set_title(title)
+    mag = np.sort(np.abs(a))[::-1]
+    ax1.semilogy(np.arange(1, a.size + 1), np.maximum(mag, 1e-300), ".-")
+    ax1.set_xlabel("rank")
+    ax1.set_ylabel("|α_t| (sorted)")
+    ax1.set_title(f"max/median |α| = {mag[0] / max(np.median(mag), 1e-300):.1f}")
+    for ax in (ax0, ax1):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def cosine_vs_length(ax, curves, n_params: int, study=None, study_series=(), null: bool = True,
+                     max_length: int = 490):
+    """Cosine vs trajectory length on ``ax``: ``curves`` is a list of (label, lengths, cosines, style dict);
+    ``study`` (``study_curves()``) and ``study_series`` add the study's curves as dotted lines; ``null`` draws
+    √(L/P) for ``n_params`` (and, for each study model, with the study's P). A top axis shows L/P."""
+    import numpy as np
+
+    for label, lengths, cos, style in curves:
+        ax.plot(lengths, cos, label=label, **({"marker": "o", "ms": 3} | dict(style)))
+    for s in study_series:
+        x, y = study[s]
+        ax.plot(x, y, ls=":", lw=1.8, label=f"study: {s}")
+    L = np.arange(1, max_length + 1)
+    if null:
+        ax.plot(L, np.sqrt(np.minimum(L / n_params, 1)), color="k", ls="--", lw=1,
+                label=f"null √(L/P), P = {n_params}")
+    ax.set_xlim(0, max_length)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("trajectory length L")
+    ax.set_ylabel("cosine with the target")
+    ax.grid(alpha=0.3)
+    top = ax.secondary_xaxis("top", functions=(lambda x: x / n_params, lambda r: r * n_params))
+    top.set_xlabel(f"L / P  (P = {n_params})")
+    return ax
+
+
+def shipped_sweep(best: bool = False, **want):
+    """A shipped sweep (gc_helpers.compression.load_compressed) from data/compressed/ whose metadata match ``want``
+    (e.g. run="ant_quad_sgd", target_name="weight_change", method="cem"): the longest one, or with ``best`` the
+    one with the highest final cosine; None if there is none (the notebooks then compute a short one live)."""
+    from . import compression
+
+    arts = []
+    for p in sorted(compression.compressed_dir().glob("*")):
+        if (p / "meta.json").is_file():
+            try:
+                arts.append(compression.load_compressed(p))
+            except (ValueError, OSError) as e:  # another format version or a half-written folder
+                print(f"skipping {p.name}: {e}")
+    arts = [a for a in arts if all(a.meta.get(k) == v for k, v in want.items())]
+    key = (lambda a: a.meta.get("final_cosine", 0.0)) if best else (lambda a: a.meta.get("length", 0))
+    return max(arts, key=key, default=None)
+
+
+def as_sweep(found) -> dict:
+    """A shipped sweep (store.Artifact) or a live ``compression.SearchResult`` as one dict: actions, obs, order,
+    alpha, lengths, cosine (the curve), seconds, env_steps, reset_seeds, method, shipped (bool)."""
+    keys = ("actions", "obs", "order", "alpha", "lengths", "seconds", "env_steps")
+    if hasattr(found, "arrays"):
+        return {**{k: found[k] for k in keys}, "cosine": found["cosine"], "reset_seeds": found.meta["reset_seeds"],
+                "method": found.meta["method"], "shipped": True, "name": found.path.name}
+    return {**{k: getattr(found, k) for k in keys}, "cosine": found.curve, "reset_seeds": list(found.reset_seeds),
+            "method": found.method, "shipped": False, "name": "live"}

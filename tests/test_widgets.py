@@ -1,0 +1,119 @@
+"""The pure functions behind the horizon / σ sliders (gc_helpers.widgets) and the widget objects."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import torch
+
+from gc_helpers import compression, policies, widgets
+
+P_QUAD = 8 * (1 + 27 + 27 * 28 // 2)
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return policies.make_policy("quadratic", 27, 8, 0.1)
+
+
+@pytest.fixture(scope="module")
+def target(policy):
+    return compression.random_target(policy.n_params, seed=3)
+
+
+SMALL = dict(population=4, elites=2, iterations=2)
+
+
+def test_cem_sequence_shapes_and_values(policy, target):
+    r = widgets.cem_sequence(policy, target, L=5, sigma=0.4, **SMALL)
+    assert policy.n_params == P_QUAD
+    assert r.actions.shape == (5, 8) and r.obs.shape == (6, 27) and r.alpha_coef.shape == (5,)
+    assert np.all(np.abs(r.actions) <= 1.0), "actions must stay in the action box"
+    assert r.history.shape == (2,) and np.all(np.diff(r.history) >= 0), "best-so-far never decreases"
+    assert r.env_steps == 2 * 4 * 5
+    assert r.null == pytest.approx(np.sqrt(5 / P_QUAD))
+    assert r.cosine == pytest.approx(r.cosine_exact, abs=1e-8), "the eigen-score equals the least-squares one"
+    assert r.cosine_exact >= r.cosine_none - 1e-12, "the best α is at least as good as α = 1"
+    # the stored state sequence is what the actions do, and α reproduces the exact fit
+    G = policy.score(r.obs[:-1], r.actions).numpy()
+    fit = compression.best_alpha_exact(G, target.vector)
+    assert fit.cosine == pytest.approx(r.cosine_exact, abs=1e-10)
+    assert compression.no_alpha(G, target.vector).cosine == pytest.approx(r.cosine_none, abs=1e-10)
+
+
+def test_cem_sequence_is_pure(policy, target):
+    a = widgets.cem_sequence(policy, target, 4, 0.3, alpha="none", seed=7, **SMALL)
+    b = widgets.cem_sequence(policy, target, 4, 0.3, alpha="none", seed=7, **SMALL)
+    assert np.array_equal(a.actions, b.actions) and a.cosine == b.cosine
+    assert a.cosine == pytest.approx(a.cosine_none, abs=1e-10)
+
+
+def test_batch_cosines_match_compression(policy, target):
+    rng = np.random.default_rng(0)
+    G = torch.as_tensor(rng.standard_normal((3, 6, 40)))
+    w = rng.standard_normal(40)
+    wt = torch.as_tensor(w / np.linalg.norm(w))
+    ex = widgets.batch_cosines(G, wt, "exact").numpy()
+    no = widgets.batch_cosines(G, wt, "none").numpy()
+    for b in range(3):
+        assert ex[b] == pytest.approx(compression.best_alpha_exact(G[b].numpy(), w).cosine, abs=1e-9)
+        assert no[b] == pytest.approx(compression.no_alpha(G[b].numpy(), w).cosine, abs=1e-12)
+    # a dependent (repeated) gradient adds nothing
+    G2 = torch.cat([G[:1], G[:1, :1]], dim=1)
+    assert widgets.batch_cosines(G2, wt, "exact")[0] == pytest.approx(ex[0], abs=1e-7)
+
+
+def test_compare_alpha_returns_both_and_a_figure(policy, target):
+    cmp, fig = widgets.compare_alpha(policy, target, 3, 0.5, **SMALL)
+    assert cmp.none.alpha == "none" and cmp.exact.alpha == "exact" and cmp.L == 3 and cmp.sigma == 0.5
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 3
+    assert "L/P" in widgets.summary(cmp)
+    matplotlib.pyplot.close(fig)
+
+
+@pytest.mark.parametrize("L", [0, -3, 2.5, True, "10"])
+def test_bad_horizon(policy, target, L):
+    with pytest.raises(ValueError, match=r"\bL="):
+        widgets.cem_sequence(policy, target, L, 0.5, **SMALL)
+    with pytest.raises(ValueError, match=r"\bL="):
+        widgets.compare_alpha(policy, target, L, 0.5, **SMALL)
+
+
+@pytest.mark.parametrize("sigma", [0, -0.1, float("nan"), float("inf"), None])
+def test_bad_sigma(policy, target, sigma):
+    with pytest.raises(ValueError, match="sigma="):
+        widgets.cem_sequence(policy, target, 3, sigma, **SMALL)
+    with pytest.raises(ValueError, match="sigma="):
+        widgets.compare_alpha(policy, target, 3, sigma, **SMALL)
+
+
+def test_other_bad_input(policy, target):
+    with pytest.raises(ValueError, match="alpha="):
+        widgets.cem_sequence(policy, target, 3, 0.5, alpha="lbfgs", **SMALL)
+    with pytest.raises(ValueError, match="elites="):
+        widgets.cem_sequence(policy, target, 3, 0.5, population=4, elites=5, iterations=1)
+    with pytest.raises(ValueError, match="population="):
+        widgets.cem_sequence(policy, target, 3, 0.5, population=1, elites=1, iterations=1)
+    with pytest.raises(ValueError, match="target"):
+        widgets.cem_sequence(policy, np.ones(5), 3, 0.5, **SMALL)
+    with pytest.raises(ValueError, match="policy="):
+        widgets.cem_sequence("quad", target, 3, 0.5, **SMALL)
+
+
+def test_widgets_build_without_display(policy, target):
+    import ipywidgets as W
+
+    s_L, s_sigma = widgets.horizon_sigma_sliders(L=10, sigma=0.3, L_max=50)
+    assert isinstance(s_L, W.IntSlider) and (s_L.value, s_L.max) == (10, 50)
+    assert isinstance(s_sigma, W.FloatLogSlider) and s_sigma.value == pytest.approx(0.3)
+    box = widgets.compare_widget(policy, target, L=2, sigma=0.3, L_max=10, **SMALL)
+    assert isinstance(box, W.VBox)
+    box.run()  # one run into the Output area, as a click would
+    with pytest.raises(ValueError, match="L="):
+        widgets.horizon_sigma_sliders(L=0)
+    with pytest.raises(ValueError, match="sigma="):
+        widgets.horizon_sigma_sliders(sigma=-1.0)
+    with pytest.raises(ValueError, match="L="):
+        widgets.horizon_sigma_sliders(L=60, L_max=50)
