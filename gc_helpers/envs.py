@@ -371,8 +371,11 @@ def rollout(
     """Run ``len(pool)`` episodes of at most ``horizon`` steps: a_t = mean_fn(s_t) + noise_std · N(0, I).
 
     ``mean_fn`` maps a batch of observations (n, obs_dim) to action means (n, act_dim). Env i starts from
-    ``env.reset(seed=seed + i)``; the exploration noise comes from ``numpy.random.default_rng(seed)``. Rewards
-    are exactly those of ``env.step`` (tests/test_core.py compares with a plain gymnasium loop).
+    ``env.reset(seed=seed + i)``; the exploration noise comes from ``numpy.random.default_rng(seed)``.
+    The env receives a_t clipped to the action box (as a robot's actuators would; MuJoCo clamps the controls
+    anyway, but gymnasium's control cost would charge the unclipped value); ``Rollouts.actions`` holds the
+    sampled, unclipped a_t whose log-probability the policy gradient needs. Rewards are exactly those of
+    ``env.step(clip(a_t))`` (tests/test_core.py compares with a plain gymnasium loop).
     """
     if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
         raise ValueError(f"horizon={horizon!r}: must be an integer >= 1")
@@ -412,8 +415,9 @@ def rollout(
         act = mean + noise_std * rng.standard_normal(mean.shape)
         obs[idx, t], actions[idx, t], mask[idx, t] = current[idx], act, True
         parts = np.array_split(np.arange(idx.size), min(pool.n_threads, idx.size))
-        _WORKERS.map(step_envs, [(idx[p], act[p]) for p in parts])
-        step = _replay_result(env_id, act[:, None], np.stack([physics[idx], after[idx]], axis=1),
+        sent = np.clip(act, spec.act_low, spec.act_high)
+        _WORKERS.map(step_envs, [(idx[p], sent[p]) for p in parts])
+        step = _replay_result(env_id, sent[:, None], np.stack([physics[idx], after[idx]], axis=1),
                               np.stack([x[idx], x_after[idx]], axis=1), contact[idx, None])
         rewards[idx, t] = step.reward[:, 0]
         fwd[idx, t] = step.forward_velocity[:, 0]

@@ -293,3 +293,28 @@ def test_folders_follow_gc_root(monkeypatch, tmp_path):
     monkeypatch.setenv("GC_ROOT", str(tmp_path))
     assert config.video_dir() == tmp_path / "videos" and config.figure_dir() == tmp_path / "figures"
     assert config.data_dir() == tmp_path / "data"
+
+
+@pytest.mark.parametrize("env_id", envs.supported_env_ids())
+def test_rollout_equals_a_plain_gymnasium_loop(env_id):
+    """Threaded rollouts give exactly the rewards of env.step on the clipped actions, and record the samples."""
+    k = envs.env_spec(env_id).act_dim
+    mean_fn = lambda o: 2.0 * np.tanh(o[:, :k])  # noqa: E731  (means outside the box on purpose)
+    N, T, seed, noise = 3, 40, 3, 0.3
+    r = envs.rollout(envs.EnvPool(env_id, N), mean_fn, T, seed, noise)
+    rng = np.random.default_rng(seed)
+    gyms = [envs.make_env(env_id) for _ in range(N)]
+    current = np.stack([e.reset(seed=seed + i)[0] for i, e in enumerate(gyms)])
+    alive = np.ones(N, dtype=bool)
+    for t in range(T):
+        idx = np.flatnonzero(alive)
+        if idx.size == 0:
+            break
+        act = mean_fn(current[idx]) + noise * rng.standard_normal((idx.size, k))
+        assert np.array_equal(r.actions[idx, t], act)
+        for j, i in enumerate(idx):
+            obs, reward, term, _, info = gyms[i].step(np.clip(act[j], -1, 1))
+            assert reward == r.rewards[i, t] and info.get("x_velocity", 0.0) == r.forward_velocity[i, t]
+            current[i] = obs
+            alive[i] = not term
+    assert np.array_equal(r.lengths, r.mask.sum(axis=1))
