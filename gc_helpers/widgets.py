@@ -213,6 +213,7 @@ def compare_figure(cmp: Comparison):
     ax.plot(it, cmp.exact.history, "o-", color="C0", label=f"with best α (Alg. 2): {cmp.exact.cosine:.3f}")
     ax.plot(it, cmp.none.history, "s-", color="C3", label=f"plain sum, no α (Alg. 1): {cmp.none.cosine:.3f}")
     ax.axhline(cmp.null, color="gray", ls="--", label=f"null √(L/P) = {cmp.null:.3f}")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("CEM iteration")
     ax.set_ylabel("best cosine with the target")
     ax.set_title(f"whole-sequence CEM, L = {cmp.L} (L/P = {cmp.L / cmp.none.n_params:.3f}), search σ = {cmp.sigma:g}")
