@@ -197,18 +197,24 @@ def iterated_decompression(
     rounds: int,
     evaluate: Callable[[GaussianPolicy], envs.Evaluation] | None = None,
     progress: Callable[[int, DecompressionRound], None] | None = None,
+    betas=None,
 ) -> list[DecompressionRound]:
     """Compress at the current weights, step, re-compress: ``rounds`` manufactured trajectories in all.
 
-    ``compress(policy_k, target)`` returns the compressed update Σ_t α_t g_t for target = w_last − θ_k, with the
-    per-step gradients g_t taken at θ_k and the exact α (so its length is the projection of the target on their
-    span). Each round steps θ_{k+1} = θ_k + Σ_t α_t g_t: the step length is carried by α, no return is measured
-    inside the loop. ``evaluate(policy)`` (optional) scores the policy after each round.
+    ``compress(policy_k, target)`` returns the compressed update d_k = Σ_t α_t g_t for target = w_last − θ_k,
+    with the per-step gradients g_t taken at θ_k and the exact α (so its length is the projection of the target
+    on their span). Without ``betas`` each round steps θ_{k+1} = θ_k + d_k: the step length is carried by α and
+    no return is measured inside the loop. With ``betas`` each round is a line search θ_k + β d_k over the grid,
+    keeping the β with the best ``evaluate`` return (the study's line search, repeated).
+    ``evaluate(policy)`` scores the policy after each round (required with ``betas``).
     """
     theta = policy.flat()
     last = check_direction(np.asarray(w_last, dtype=np.float64) - theta, theta.size, "w_last − w_first") + theta
     if isinstance(rounds, bool) or not isinstance(rounds, int | np.integer) or rounds < 1:
         raise ValueError(f"rounds={rounds!r}: must be an integer >= 1")
+    grid = None if betas is None else check_betas(betas)
+    if grid is not None and evaluate is None:
+        raise ValueError("betas needs evaluate: the line search scores each β by its return")
     total = np.linalg.norm(last - theta)
     current = policy.with_flat(theta)
     out = []
@@ -216,11 +222,45 @@ def iterated_decompression(
         target = last - theta
         step = check_direction(compress(current, target), theta.size, "compress(...) result")
         cos = float(step @ target / (np.linalg.norm(step) * np.linalg.norm(target)))
-        theta = theta + step
-        current.set_flat(theta)
-        ev = evaluate(current) if evaluate is not None else None
+        if grid is None:
+            theta = theta + step
+            current.set_flat(theta)
+            ev = evaluate(current) if evaluate is not None else None
+        else:
+            tried = []
+            for beta in grid:
+                current.set_flat(theta + beta * step)
+                tried.append((evaluate(current), beta))
+            ev, beta = max(tried, key=lambda pair: pair[0].mean_return)
+            theta = theta + beta * step
+            current.set_flat(theta)
         rnd = DecompressionRound(theta.copy(), cos, float(np.linalg.norm(last - theta) / total), ev)
         out.append(rnd)
         if progress is not None:
             progress(k, rnd)
     return out
+
+
+def save_results(path, searches: Sequence[LineSearch], rounds: Sequence[DecompressionRound], meta: dict):
+    """Save line searches (same β grid) and iterated-decompression rounds as a "decompressed" artifact."""
+    from . import store
+
+    if not searches:
+        raise ValueError("searches is empty: nothing to save")
+    arrays = {
+        "labels": np.array([s.label for s in searches]),
+        "betas": np.stack([s.betas for s in searches]),
+        "scales": np.array([s.scale for s in searches]),
+        "returns": np.stack([s.returns for s in searches]),
+        "stderrs": np.stack([s.stderrs for s in searches]),
+        "episode_lengths": np.stack([[e.mean_length for e in s.evaluations] for s in searches]),
+        "velocities": np.stack([[e.mean_forward_velocity for e in s.evaluations] for s in searches]),
+        "n_episodes": np.array([len(s.evaluations[0].returns) for s in searches]),
+        "round_cosines": np.array([r.cosine for r in rounds]),
+        "round_residuals": np.array([r.residual for r in rounds]),
+        "round_returns": np.array([r.evaluation.mean_return if r.evaluation else np.nan for r in rounds]),
+        "round_stderrs": np.array([r.evaluation.stderr if r.evaluation else np.nan for r in rounds]),
+        "round_velocities": np.array([r.evaluation.mean_forward_velocity if r.evaluation else np.nan for r in rounds]),
+        "round_lengths": np.array([r.evaluation.mean_length if r.evaluation else np.nan for r in rounds]),
+    }
+    return store.save(path, "decompressed", arrays, meta)

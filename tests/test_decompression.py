@@ -130,3 +130,21 @@ def test_iterated_decompression_with_an_exact_projection_converges(linear_policy
         dc.iterated_decompression(linear_policy, linear_policy.flat(), compress, rounds=1)
     with pytest.raises(ValueError, match="compress"):
         dc.iterated_decompression(linear_policy, w_last, lambda p, t: np.zeros(P), rounds=1)
+
+
+def test_iterated_decompression_line_search_picks_the_best_beta(linear_policy):
+    """With betas, each round keeps the β whose (here: fake) return is best."""
+    P = linear_policy.n_params
+    rng = np.random.default_rng(8)
+    w_last = linear_policy.flat() + rng.normal(size=P)
+    target_point = linear_policy.flat() + 0.5 * (w_last - linear_policy.flat())
+
+    def fake_eval(policy):  # best return exactly halfway to w_last
+        r = -float(np.linalg.norm(policy.flat() - target_point))
+        return envs.Evaluation(r, 0.0, 1000.0, 0.0, np.array([r]), np.array([1000]), 0.0, 1000)
+
+    rounds = dc.iterated_decompression(linear_policy, w_last, lambda p, t: t, 1, evaluate=fake_eval,
+                                       betas=[0.25, 0.5, 1.0])
+    assert np.allclose(rounds[0].theta, target_point) and rounds[0].residual == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="betas needs evaluate"):
+        dc.iterated_decompression(linear_policy, w_last, lambda p, t: t, 1, betas=[0.5])
