@@ -512,11 +512,12 @@ def train_ppo(config: PPOConfig = PPOConfig(), progress: Callable[[PPOProgress],
 
 def _train(c: PPOConfig, spec, progress, path, save_every) -> PPORun:
     t0 = time.perf_counter()
-    torch.manual_seed(c.seed)
+    with torch.random.fork_rng():  # seeded initialisation without touching the caller's global torch RNG
+        torch.manual_seed(c.seed)
+        actor = Actor(spec.obs_dim, spec.act_dim, c.hidden, c.init_log_std)
+        critic = Critic(spec.obs_dim, c.hidden)
     gen = torch.Generator().manual_seed(c.seed + 1)
     rng = np.random.default_rng(c.seed + 2)
-    actor = Actor(spec.obs_dim, spec.act_dim, c.hidden, c.init_log_std)
-    critic = Critic(spec.obs_dim, c.hidden)
     params = list(actor.parameters()) + list(critic.parameters())
     opt = torch.optim.Adam(params, lr=c.lr, eps=1e-5)
     obs_rms = RunningMeanStd((spec.obs_dim,))
