@@ -36,6 +36,23 @@ def row(name, res, lengths, key="curve"):
     print("\n".join(f"{name if j == 0 else '':<32}{c}" for j, c in enumerate(cells)))
 
 
+def save_sweeps(run):
+    """The full-preset sweeps shipped in data/compressed/ for ``run``."""
+    policy = C.run_policy(run, 0)
+    P = policy.n_params
+    jobs = [("weight_change", C.weight_change_target(run), C.BEST),
+            ("random", C.random_target(P, seed=0), C.BEST),
+            ("cem", C.weight_change_target(run), dict(method="cem", chunk=10, population=64, elites=8, cem_iters=6,
+                                                      sigma0=0.5))]
+    for label, target, kw in jobs:
+        name = f"{run}_{label}"
+        res = C.sweep(policy, target, name=name, lengths=C.STUDY_GRID, progress=False, **kw)
+        print(f"{name}: " + ", ".join(f"L={L} {c:.3f}" for L, c in zip(res.lengths, res.curve) if L % 50 == 0
+                                       or L == 490) + f"; {res.seconds[-1]:.0f} s, {res.env_steps[-1]} env steps; "
+              f"null at 490 {C.null_cosine(490, P):.3f}", flush=True)
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", default="ant_quad_sgd")
@@ -43,7 +60,12 @@ def main(argv=None):
     ap.add_argument("--baseline-alpha", default="lbfgs", choices=("lbfgs", "exact"))
     ap.add_argument("--ours", default="{}", help="JSON of chunk_search options overriding RECOMMENDED")
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--save-sweeps", action="store_true",
+                    help="only make the shipped sweeps of --run (weight change with BEST, random direction, "
+                         "chunk CEM) into data/compressed/, then exit")
     args = ap.parse_args(argv)
+    if args.save_sweeps:
+        return save_sweeps(args.run)
 
     policy = C.run_policy(args.run, 0)
     target = C.weight_change_target(args.run)
@@ -51,7 +73,7 @@ def main(argv=None):
     print(f"target: weight change of {args.run} (P = {P}, ‖w‖ = {np.linalg.norm(target.vector):.3f}); "
           f"null √(L/P): L=100 {C.null_cosine(100, P):.3f}, L=490 {C.null_cosine(490, P):.3f}", flush=True)
 
-    ours_kw = {**C.RECOMMENDED, **json.loads(args.ours)}
+    ours_kw = {**C.BEST, **json.loads(args.ours)}
     ours = C.chunk_search(policy, target, max_length=490, lengths=C.STUDY_GRID, **ours_kw)
     print(f"ours: {ours_kw}")
     row("ours (exact α)", ours, (50, 100, 200, 300, 490))

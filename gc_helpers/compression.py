@@ -509,6 +509,7 @@ class _Scorer:
     def __init__(self, policy, span: IncrementalSpan, n_threads):
         self.policy, self.span, self.n_threads = policy, span, n_threads
         self.env_steps = 0
+        self.future_weight = 0.0
 
     def replay(self, state, A):
         self.env_steps += A.shape[0] * A.shape[1]
@@ -517,7 +518,11 @@ class _Scorer:
     def __call__(self, state, A):
         rep = self.replay(state, A)
         G = self.policy.score(rep.obs[:, :-1], A)
-        return self.span.gains(G).numpy(), rep, G
+        gains = self.span.gains(G).numpy()
+        if self.future_weight > 0:  # value of the state the chunk ends in: what its k free directions could add
+            J = mean_jacobian(self.policy, rep.obs[:, -1])  # (B, k, P)
+            gains = gains + self.future_weight * self.span.gains(J).numpy()
+        return gains, rep, G
 
 
 def _project_directions(policy, span: IncrementalSpan, obs: np.ndarray, ridge: float) -> np.ndarray:
@@ -541,10 +546,13 @@ def _project_actions(policy, span, obs, ridge, reach, lo, hi):
 
 def _chunk_project(ctx, state, init):
     """Fixed-point iteration: replay the chunk, solve for the best u_t at those states, set a_t ∝ u_t, repeat
-    ``iters`` times, from ``restarts`` random initial chunks at once (one replay call for all of them).
+    ``iters`` times, from ``restarts`` random initial chunks at once (one replay call for all of them). ``reach``
+    may be a tuple: restart b then scales its actions to reach[b % len(reach)] of the box (at least one restart
+    per value), so the chunk also chooses how vigorously the robot moves.
     Returns the best chunk seen: (actions, gain, replay, grads)."""
     o = ctx.opts
-    R = o["restarts"]
+    reaches = tuple(np.atleast_1d(o["reach"]).astype(float))
+    R = max(o["restarts"], len(reaches))
     A = np.clip(init, ctx.lo, ctx.hi)
     A = np.concatenate([A[None], ctx.rng.uniform(ctx.lo, ctx.hi, (R - 1, *A.shape))]) if R > 1 else A[None]
     best = None
@@ -556,7 +564,13 @@ def _chunk_project(ctx, state, init):
         if it == o["iters"]:
             break
         for b in range(R):
-            new = _project_actions(ctx.policy, ctx.span, rep.obs[b, :-1], o["ridge"], o["reach"], ctx.lo, ctx.hi)
+            reach = reaches[b % len(reaches)]
+            obs = rep.obs[b, :-1]
+            new = _project_actions(ctx.policy, ctx.span, obs, o["ridge"], reach, ctx.lo, ctx.hi)
+            if o["align"] and it > 0:  # keep each action's sign (α_t absorbs it): the states move less
+                mu = np.clip(_policy_mean(ctx.policy, obs), ctx.lo, ctx.hi)
+                flip = np.sum((new - mu) * (A[b] - mu), axis=1) < 0
+                new[flip] = np.clip(2 * mu[flip] - new[flip], ctx.lo, ctx.hi)
             A[b] = np.clip((1 - o["damping"]) * new + o["damping"] * A[b], ctx.lo, ctx.hi)
     return best
 
@@ -578,7 +592,8 @@ def _chunk_cem(ctx, state, mean, best=None):
         if o["project_refine"]:
             rep = ctx.scorer.replay(state, X)
             for b in range(pop):
-                X[b] = _project_actions(ctx.policy, ctx.span, rep.obs[b, :-1], o["ridge"], o["reach"], ctx.lo, ctx.hi)
+                reach = float(np.atleast_1d(o["reach"])[0])
+                X[b] = _project_actions(ctx.policy, ctx.span, rep.obs[b, :-1], o["ridge"], reach, ctx.lo, ctx.hi)
         gains, rep, G = ctx.scorer(state, X)
         order = np.argsort(-gains)
         i = int(order[0])
@@ -662,14 +677,24 @@ class _Ctx:
 
 
 CHUNK_METHODS = ("project", "cem", "project+cem", "random", "hill")
-DEFAULTS = dict(iters=3, restarts=1, lookahead=0,
+DEFAULTS = dict(iters=3, restarts=1, lookahead=0, align=False, future_weight=0.0,
                 ridge=1e-6, reach=1.0, damping=0.0, population=32, elites=6, cem_iters=4, sigma0=0.3,
                 sigma_decay=0.6, sigma_min=0.02, regression_step=0.0, project_refine=False, hill_alpha="lbfgs",
                 hill_iterations=200, hill_std=0.5, hill_patience=5, hill_std_min=1e-5)
 
 
-# Our recommended search (measured on the SGD-trained quad Ant weight change; see bench/compression.py).
+# Settings measured on the SGD-trained quad Ant weight change (bench/compression.py; the log is in the module's
+# report). RECOMMENDED: the fast default (seconds to L = 490). BEST: the shipped full-preset sweeps (minutes).
 RECOMMENDED = dict(method="project", chunk=5, reach=0.3, iters=3)
+BEST = dict(method="project+cem", chunk=5, reach=0.3, iters=3, restarts=4, population=64, elites=8, cem_iters=4,
+            sigma0=0.1, future_weight=0.3)
+
+
+def sweep_options() -> dict:
+    """chunk_search settings of the current preset: RECOMMENDED under GC_FAST=1, else BEST."""
+    from .config import pick
+
+    return dict(pick(RECOMMENDED, BEST))
 
 
 def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: int = 10,
@@ -725,6 +750,7 @@ def _chunk_search(policy, w, max_length, chunk, method, seeds, grid, seed, env_i
     ctx.rng = np.random.default_rng(envs.check_seed(seed))
     ctx.span = IncrementalSpan(w, capacity=max_length + 8)
     ctx.scorer = _Scorer(policy, ctx.span, n_threads)
+    ctx.scorer.future_weight = float(opts["future_weight"])
     ctx.cols, ctx.alpha, ctx.lbfgs_cos = [], None, float("nan")
     trajs = [_Traj(envs.reset_state(env_id, s)) for s in seeds]
     settings = {"max_length": max_length, "chunk": chunk, "seed": seed, "env_id": env_id, **opts}
@@ -888,3 +914,91 @@ def sweep(policy: GaussianPolicy, target: Target, name: str | None = None, metho
     if out is not None:
         save_compressed(res, out, target, policy)
     return res
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Whole-sequence refinement (linear/quadratic policies)
+
+
+def _row_space_residual(Phi: np.ndarray, rtol: float = 1e-10) -> np.ndarray:
+    """I − (projection on the row span of Phi (n, F)): (F, F)."""
+    F = Phi.shape[1]
+    if Phi.shape[0] == 0:
+        return np.eye(F)
+    _, s, Vt = np.linalg.svd(Phi, full_matrices=False)
+    V = Vt[s > rtol * s[0]].T if s.size and s[0] > 0 else np.zeros((F, 0))
+    return np.eye(F) - V @ V.T
+
+
+def refine_whole(policy: GaussianPolicy, target, actions, reset_seed: int = STUDY_RESET_SEED, passes: int = 2,
+                 chunk: int = 5, reach: float = 0.3, env_id: str = "Ant-v5", n_threads: int | None = None,
+                 torch_n_threads: int | None = 1, callback=None) -> SearchResult:
+    """Re-optimise a whole sequence of L actions (L, k), chunk by chunk from the start, ``passes`` times, planning
+    with the FUTURE in view (not greedily): at chunk t0 the prefix's gradients are fixed, and every later step is
+    a free u_t at the states the current sequence visits there. Because J_t = I ⊗ φ(s_t) for linear/quadratic
+    means, the future's part decouples by action dimension: the rows of the target minus the prefix's
+    combination are projected on the span of the future's features. The chunk's actions are set along their u_t
+    (a_t − μ_t ∝ u_t, scaled to ``reach`` of the box), the rest of the sequence is replayed, and the next chunk
+    is solved with the new future states. The best sequence seen (exact α) is returned. Actions stay in [-1, 1].
+    """
+    if policy.kind == "mlp":
+        raise ValueError("refine_whole needs a linear or quadratic policy (J_t = I ⊗ φ(s_t)); got kind='mlp'")
+    w = _check_vector(target.vector if isinstance(target, Target) else target, "target", size=policy.n_params)
+    spec = envs.env_spec(env_id)
+    A = envs.check_actions(actions, spec.act_dim, ndim=2).copy()
+    A = np.clip(A, spec.act_low, spec.act_high)
+    L, k = A.shape
+    chunk = _positive_int(chunk, "chunk")
+    passes = _positive_int(passes, "passes", 0)
+    _positive_float(reach, "reach")
+    Wt = w.reshape(k, -1)
+    start = envs.reset_state(env_id, envs.check_seed(reset_seed))
+    t_start = time.perf_counter()
+    steps = 0
+
+    def evaluate(A):
+        nonlocal steps
+        rep = envs.replay(start, A[None], n_threads=n_threads)
+        steps += L
+        G = policy.score(rep.obs[0, :-1], A).numpy()
+        return best_alpha_exact(G, w), rep
+
+    with torch_threads(torch_n_threads):
+        fit, rep = evaluate(A)
+        best = (fit.cosine, A.copy(), rep, fit)
+        history = [fit.cosine]
+        for _ in range(passes):
+            state = start
+            obs = rep.obs[0].copy()
+            for t0 in range(0, L, chunk):
+                c = min(chunk, L - t0)
+                phi = policy.features(obs[:L]).numpy()  # (L, F)
+                mu = _policy_mean(policy, obs[:L])
+                D = A[:t0] - mu[:t0]
+                R = _row_space_residual(phi[t0:])
+                if t0:
+                    Gp = np.einsum("sk,sf->skf", D, phi[:t0] @ R).reshape(t0, -1)
+                    beta = np.linalg.lstsq(Gp.T, (Wt @ R).ravel(), rcond=None)[0]
+                    resid = Wt - np.einsum("s,sk,sf->kf", beta, D, phi[:t0])
+                else:
+                    resid = Wt
+                U = np.linalg.lstsq(phi[t0:].T, resid.T, rcond=None)[0]  # (L − t0, k), min-norm
+                A[t0 : t0 + c] = _box_step(mu[t0 : t0 + c], U[:c], spec.act_low, spec.act_high, reach)
+                r2 = envs.replay(state, A[None, t0:], n_threads=n_threads)
+                steps += L - t0
+                obs[t0:] = r2.obs[0]
+                state = envs.advance(state, A[t0 : t0 + c])
+                steps += c
+            fit, rep = evaluate(A)
+            history.append(fit.cosine)
+            if fit.cosine > best[0]:
+                best = (fit.cosine, A.copy(), rep, fit)
+            if callback is not None:
+                callback({"pass": len(history) - 1, "cosine": fit.cosine, "best": best[0],
+                          "seconds": time.perf_counter() - t_start, "env_steps": steps})
+    cos, A, rep, fit = best
+    settings = {"passes": passes, "chunk": chunk, "reach": reach, "env_id": env_id, "history": history}
+    secs = time.perf_counter() - t_start
+    return SearchResult(A[None], rep.obs, rep.physics, np.c_[np.zeros(L, int), np.arange(L)], fit.alpha,
+                        fit.direction, cos, np.array([L]), np.array([cos]), np.array([np.nan]), np.array([secs]),
+                        np.array([steps], dtype=np.int64), (int(reset_seed),), "refine_whole", settings)

@@ -161,3 +161,31 @@ def test_sweep_saves_and_loads(small_problem, tmp_path):
     np.testing.assert_allclose(art["cosine"], res.curve)
     np.testing.assert_allclose(art["null"], np.sqrt(np.array([5, 10]) / pol.n_params))
     assert art.meta["complete"] and art.meta["target_name"] == "random"
+
+
+@pytest.mark.parametrize("kind", ["quadratic", "mlp"])
+def test_mean_jacobian_matches_autograd(kind):
+    import torch
+
+    pol = policies.make_policy(kind, 5, 3, 0.1, hidden=4, seed=1)
+    if kind == "quadratic":
+        pol.set_flat(np.random.default_rng(0).standard_normal(pol.n_params))
+    obs = np.random.default_rng(1).standard_normal((4, 5))
+    J = C.mean_jacobian(pol, obs).numpy()
+    for t in range(4):
+        for i in range(3):
+            pol.zero_grad()
+            pol.mean(torch.as_tensor(obs[t]))[i].backward()
+            g = torch.cat([p.grad.reshape(-1) for p in pol.parameters()]).numpy()
+            np.testing.assert_allclose(J[t, i], g, atol=1e-12)
+
+
+def test_box_step_keeps_direction_and_box():
+    rng = np.random.default_rng(0)
+    mu = rng.uniform(-0.9, 0.9, (50, 4))
+    u = rng.standard_normal((50, 4))
+    a = C._box_step(mu, u, -1.0, 1.0, reach=1.0)
+    assert np.all(np.abs(a) <= 1.0)
+    cross = (a - mu) / u
+    np.testing.assert_allclose(cross, cross[:, :1] * np.ones((1, 4)), atol=1e-12)  # a − μ ∝ u
+    assert np.allclose(np.abs(a).max(1), 1.0) or np.all(np.isclose(np.abs(a), 1.0).any(1))  # reaches the box
