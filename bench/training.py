@@ -11,6 +11,7 @@ weights are evaluated on 20 episodes of 1000 Ant-v5 steps at σ as trained and a
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
@@ -23,8 +24,8 @@ PRESETS = {
     "mlp": ("ant_mlp_sgd", TrainConfig(policy_kind="mlp")),
     "linear": ("ant_linear_sgd", TrainConfig(policy_kind="linear")),
     # our best trainer (see the notebook for what each choice buys)
-    "best": ("ant_quad_best", TrainConfig(optimizer="adam", lr=1e-2, estimator="reward_to_go", gamma=0.99,
-                                          normalize_advantages=True, sigma=0.1, n_iterations=150, grad_clip=None)),
+    "best": ("ant_quad_best", TrainConfig(lr=3e-3, estimator="reward_to_go", gamma=0.99, normalize_advantages=True,
+                                          n_envs=32, horizon=500, n_iterations=84)),
     "tiny": ("tiny", TrainConfig(n_envs=8, horizon=50, n_iterations=10, norm_episodes=8, norm_horizon=20)),
 }
 
@@ -52,6 +53,8 @@ def main(argv=None) -> int:
         config = dataclasses.replace(config, **overrides)
     name = args.name or name
     print(f"preset {args.preset} -> {name}: {config}", flush=True)
+    # Ctrl-C / kill -INT stops training and still evaluates and saves what was done (also under nohup ... &)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     t0 = time.perf_counter()
     run = train_reinforce(config, verbose=True)
     train_time = time.perf_counter() - t0
