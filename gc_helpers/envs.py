@@ -367,13 +367,15 @@ def rollout(
     horizon: int,
     seed: int,
     noise_std: float = 0.0,
+    clip: bool = True,
 ) -> Rollouts:
     """Run ``len(pool)`` episodes of at most ``horizon`` steps: a_t = mean_fn(s_t) + noise_std · N(0, I).
 
     ``mean_fn`` maps a batch of observations (n, obs_dim) to action means (n, act_dim). Env i starts from
     ``env.reset(seed=seed + i)``; the exploration noise comes from ``numpy.random.default_rng(seed)``.
-    The env receives a_t clipped to the action box (as a robot's actuators would; MuJoCo clamps the controls
-    anyway, but gymnasium's control cost would charge the unclipped value); ``Rollouts.actions`` holds the
+    With ``clip`` (default) the env receives a_t clipped to the action box (as a robot's actuators would; MuJoCo
+    clamps the controls anyway, but gymnasium's control cost charges the unclipped value: ``clip=False`` keeps
+    that, as the original study did while training); ``Rollouts.actions`` holds the
     sampled, unclipped a_t whose log-probability the policy gradient needs. Rewards are exactly those of
     ``env.step(clip(a_t))`` (tests/test_core.py compares with a plain gymnasium loop).
     """
@@ -415,7 +417,7 @@ def rollout(
         act = mean + noise_std * rng.standard_normal(mean.shape)
         obs[idx, t], actions[idx, t], mask[idx, t] = current[idx], act, True
         parts = np.array_split(np.arange(idx.size), min(pool.n_threads, idx.size))
-        sent = np.clip(act, spec.act_low, spec.act_high)
+        sent = np.clip(act, spec.act_low, spec.act_high) if clip else act
         _WORKERS.map(step_envs, [(idx[p], sent[p]) for p in parts])
         step = _replay_result(env_id, sent[:, None], np.stack([physics[idx], after[idx]], axis=1),
                               np.stack([x[idx], x_after[idx]], axis=1), contact[idx, None])

@@ -77,6 +77,7 @@ class TrainConfig:
     norm_horizon: int = 100
     seed: int = 0
     n_threads: int = 1  # torch threads for the gradient computation
+    clip_actions: bool = True  # env gets actions clipped to the box (False: raw, as the study; see envs.rollout)
 
     def __post_init__(self):
         _check_env(self.env_id)
@@ -356,7 +357,8 @@ def train_reinforce(config: TrainConfig = TrainConfig(), callback: Callable[[Pro
         for it in range(c.n_iterations):
             sigma = c.sigma_at(it)
             policy.sigma = sigma
-            r = envs.rollout(pool, policy.mean_fn(), c.horizon, _iteration_seed(c.seed, it, c.n_envs), sigma)
+            r = envs.rollout(pool, policy.mean_fn(), c.horizon, _iteration_seed(c.seed, it, c.n_envs), sigma,
+                             clip=c.clip_actions)
             steps += r.env_steps
             n_inner, max_ratio, gnorm = _update(policy, opt, r, c)
             checkpoints.append(policy.flat())
