@@ -36,7 +36,7 @@ def row(name, res, lengths, key="curve"):
     print("\n".join(f"{name if j == 0 else '':<32}{c}" for j, c in enumerate(cells)))
 
 
-def save_sweeps(run):
+def save_sweeps(run, labels=("weight_change", "random", "cem")):
     """The full-preset sweeps shipped in data/compressed/ for ``run``."""
     policy = C.run_policy(run, 0)
     P = policy.n_params
@@ -44,7 +44,7 @@ def save_sweeps(run):
             ("random", C.random_target(P, seed=0), C.BEST),
             ("cem", C.weight_change_target(run), dict(method="cem", chunk=10, population=64, elites=8, cem_iters=6,
                                                       sigma0=0.5))]
-    for label, target, kw in jobs:
+    for label, target, kw in (j for j in jobs if j[0] in labels):
         name = f"{run}_{label}"
         res = C.sweep(policy, target, name=name, lengths=C.STUDY_GRID, progress=False, **kw)
         print(f"{name}: " + ", ".join(f"L={L} {c:.3f}" for L, c in zip(res.lengths, res.curve) if L % 50 == 0
@@ -60,12 +60,13 @@ def main(argv=None):
     ap.add_argument("--baseline-alpha", default="lbfgs", choices=("lbfgs", "exact"))
     ap.add_argument("--ours", default="{}", help="JSON of chunk_search options overriding RECOMMENDED")
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--labels", default="weight_change,random,cem", help="sweeps made by --save-sweeps")
     ap.add_argument("--save-sweeps", action="store_true",
                     help="only make the shipped sweeps of --run (weight change with BEST, random direction, "
                          "chunk CEM) into data/compressed/, then exit")
     args = ap.parse_args(argv)
     if args.save_sweeps:
-        return save_sweeps(args.run)
+        return save_sweeps(args.run, tuple(args.labels.split(",")))
 
     policy = C.run_policy(args.run, 0)
     target = C.weight_change_target(args.run)

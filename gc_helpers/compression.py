@@ -25,6 +25,10 @@ ACTIONS STAY IN THE ACTION BOX [-1, 1]. MuJoCo clips controls outside the box, w
 unclipped value: a sequence with out-of-box actions would be credited with gradients the simulated robot never
 "took". Every search clips its candidates into the box before replaying and scoring them.
 
+Why greedy chunks: the open-loop dynamics are chaotic (a 1e-3 change of a few actions moves the next
+observation by ≈0.6), so a sequence can only be planned where its states are known: the prefix. Each chunk is
+chosen with the prefix fixed; whole-sequence re-planning (``refine_whole``) loses.
+
 The "project" idea. At the study's zero initial weights the score is g_t = σ⁻² a_t ⊗ φ(s_t); with α_t free,
 α_t a_t is ANY vector u_t along a_t. For fixed states the best combination solves a linear least-squares problem
 in u_t (the rows of the target projected on the span of the features φ(s_t)); setting a_t ∝ u_t (scaled to the
@@ -940,6 +944,11 @@ def refine_whole(policy: GaussianPolicy, target, actions, reset_seed: int = STUD
     combination are projected on the span of the future's features. The chunk's actions are set along their u_t
     (a_t − μ_t ∝ u_t, scaled to ``reach`` of the box), the rest of the sequence is replayed, and the next chunk
     is solved with the new future states. The best sequence seen (exact α) is returned. Actions stay in [-1, 1].
+
+    Measured on the quad SGD run (L = 490, from the greedy "project" sequence at 0.797): the passes reached 0.627
+    and 0.677, so the input was returned unchanged. The open-loop Ant dynamics are chaotic (perturbing five
+    actions by 1e-3 moves the next observation by ≈0.6 and later ones by several units), so the future states
+    the plan relies on do not survive the change. Kept as a teaching counter-example: greedy chunks win.
     """
     if policy.kind == "mlp":
         raise ValueError("refine_whole needs a linear or quadratic policy (J_t = I ⊗ φ(s_t)); got kind='mlp'")
