@@ -22,6 +22,7 @@ def savefig(fig, name: str, dpi: int = 110):
 # Compression figures (notebooks/03_cem_compression.ipynb, notebooks/04_alpha_optimisation.ipynb)
 
 STUDY_P = {"quad": 6056, "net": 4616}  # the study's parameter counts (full d² quad features; MLP 27-128-8)
+STUDY_COLORS = {"no alpha-optim": "C1", "alpha-optim": "C0", "random direction": "C2"}  # the first match wins
 
 
 def study_curves(path=None) -> dict:
@@ -71,21 +72,26 @@ def alpha_profile(alpha, title: str = "α of the compressed trajectory"):
 
 
 def cosine_vs_length(ax, curves, n_params: int, study=None, study_series=(), null: bool = True,
-                     max_length: int = 490):
+                     max_length: int = 490, act_dim: int | None = None):
     """Cosine vs trajectory length on ``ax``: ``curves`` is a list of (label, lengths, cosines, style dict);
     ``study`` (``study_curves()``) and ``study_series`` add the study's curves as dotted lines; ``null`` draws
-    √(L/P) for ``n_params`` (and, for each study model, with the study's P). A top axis shows L/P."""
+    √(L/P) for ``n_params``, and with ``act_dim`` = k also √(kL/P), the null of a search that picks each action
+    (one direction out of k per step). A top axis shows L/P."""
     import numpy as np
 
     for label, lengths, cos, style in curves:
         ax.plot(lengths, cos, label=label, **({"marker": "o", "ms": 3} | dict(style)))
     for s in study_series:
         x, y = study[s]
-        ax.plot(x, y, ls=":", lw=1.8, label=f"study: {s}")
+        color = next((c for key, c in STUDY_COLORS.items() if s.endswith(key)), None)
+        ax.plot(x, y, ls=":", lw=1.8, color=color, label=f"study: {s}")
     L = np.arange(1, max_length + 1)
     if null:
         ax.plot(L, np.sqrt(np.minimum(L / n_params, 1)), color="k", ls="--", lw=1,
                 label=f"null √(L/P), P = {n_params}")
+        if act_dim:
+            ax.plot(L, np.sqrt(np.minimum(act_dim * L / n_params, 1)), color="gray", ls="-.", lw=1,
+                    label=f"search null √({act_dim}L/P)")
     ax.set_xlim(0, max_length)
     ax.set_ylim(0, 1)
     ax.set_xlabel("trajectory length L")
@@ -96,10 +102,13 @@ def cosine_vs_length(ax, curves, n_params: int, study=None, study_series=(), nul
     return ax
 
 
-def shipped_sweep(best: bool = False, **want):
+def shipped_sweep(best: bool = False, where=None, **want):
     """A shipped sweep (gc_helpers.compression.load_compressed) from data/compressed/ whose metadata match ``want``
-    (e.g. run="ant_quad_sgd", target_name="weight_change", method="cem"): the longest one, or with ``best`` the
-    one with the highest final cosine; None if there is none (the notebooks then compute a short one live)."""
+    (e.g. run="ant_quad_sgd", target_name="weight_change", method="project+cem") and, if given, the predicate
+    ``where(meta)``: the longest one, or with ``best`` the one with the highest final cosine; complete sweeps
+    before interrupted ones. None if there is none (the notebooks then compute a short one live)."""
+    import zipfile
+
     from . import compression
 
     arts = []
@@ -107,11 +116,11 @@ def shipped_sweep(best: bool = False, **want):
         if (p / "meta.json").is_file():
             try:
                 arts.append(compression.load_compressed(p))
-            except (ValueError, OSError) as e:  # another format version or a half-written folder
-                print(f"skipping {p.name}: {e}")
-    arts = [a for a in arts if all(a.meta.get(k) == v for k, v in want.items())]
-    key = (lambda a: a.meta.get("final_cosine", 0.0)) if best else (lambda a: a.meta.get("length", 0))
-    return max(arts, key=key, default=None)
+            except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as e:  # half-written, old format
+                print(f"skipping data/compressed/{p.name}: {e}")
+    arts = [a for a in arts if all(a.meta.get(k) == v for k, v in want.items()) and (where is None or where(a.meta))]
+    score = "final_cosine" if best else "length"
+    return max(arts, key=lambda a: (bool(a.meta.get("complete", True)), a.meta.get(score, 0)), default=None)
 
 
 def as_sweep(found) -> dict:
