@@ -117,3 +117,53 @@ def test_widgets_build_without_display(policy, target):
         widgets.horizon_sigma_sliders(sigma=-1.0)
     with pytest.raises(ValueError, match="L="):
         widgets.horizon_sigma_sliders(L=60, L_max=50)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The plotting helpers the compression notebooks use with the widgets (gc_helpers.plots)
+
+
+def test_study_curves():
+    from gc_helpers import plots
+
+    curves = plots.study_curves()
+    assert len(curves) == 6 and "quad model, alpha-optim" in curves
+    for lengths, cos in curves.values():
+        assert lengths[0] == 10 and lengths[-1] == 490 and np.all(np.diff(lengths) > 0)
+        assert np.all((cos > -1) & (cos < 1))
+
+
+def test_alpha_profile_and_cosine_vs_length():
+    import matplotlib.pyplot as plt
+
+    from gc_helpers import plots
+
+    fig = plots.alpha_profile(np.array([1.0, -2.0, 0.5]))
+    assert len(fig.axes) == 2
+    plt.close(fig)
+    with pytest.raises(ValueError, match="alpha"):
+        plots.alpha_profile(np.array([1.0, np.nan]))
+    fig, ax = plt.subplots()
+    plots.cosine_vs_length(ax, [("x", [10, 20], [0.2, 0.3], {})], 100, study=plots.study_curves(),
+                           study_series=["quad model, alpha-optim"], act_dim=8, max_length=50)
+    assert len(ax.lines) == 4  # the curve, the study's, √(L/P) and √(kL/P)
+    plt.close(fig)
+
+
+def test_shipped_sweep_lookup(tmp_path, monkeypatch, policy, target):
+    from gc_helpers import plots
+
+    monkeypatch.setenv("GC_ROOT", str(tmp_path))
+    assert plots.shipped_sweep(target_name="random") is None
+    res = compression.chunk_search(policy, target, max_length=4, chunk=2, method="random")
+    compression.save_compressed(res, tmp_path / "data" / "compressed" / "toy", target, policy)
+    (tmp_path / "data" / "compressed" / "broken").mkdir()
+    (tmp_path / "data" / "compressed" / "broken" / "meta.json").write_text("{}")
+    art = plots.shipped_sweep(target_name="random", n_params=policy.n_params)
+    assert art is not None and art.path.name == "toy"
+    assert plots.shipped_sweep(target_name="weight_change") is None
+    assert plots.shipped_sweep(where=lambda m: m["length"] > 4, target_name="random") is None
+    a, b = plots.as_sweep(art), plots.as_sweep(res)
+    assert a.keys() == b.keys() and a["shipped"] and not b["shipped"]
+    np.testing.assert_allclose(a["cosine"], b["cosine"])
+    np.testing.assert_array_equal(a["order"], b["order"])
