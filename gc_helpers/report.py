@@ -1,0 +1,153 @@
+"""The README's results tables, built from the shipped artifacts only (``python -m gc_helpers.report``).
+
+Every number in the README's results section comes from here; tests/test_readme.py checks that the README holds
+exactly what the artifacts say, so a figure cannot drift from the data behind it.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import store
+from .config import data_dir, project_root
+
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+GRID = (50, 100, 200, 490)
+
+
+def _artifacts(kind: str, folder: str) -> list[store.Artifact]:
+    root = data_dir() / folder
+    out = []
+    for path in sorted(root.glob("*/meta.json")) if root.is_dir() else []:
+        try:
+            out.append(store.load(path.parent, kind))
+        except ValueError:
+            continue
+    return out
+
+
+def _fmt_time(seconds) -> str:
+    if seconds is None or not np.isfinite(seconds):
+        return "–"
+    return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def runs_table() -> list[str]:
+    lines = ["| run | task | trainer | evaluation | return ± s.e. | episode length | forward velocity | env steps | "
+             "wall time |", "|---|---|---|---|---|---|---|---|---|"]
+    for art in _artifacts("run", "runs"):
+        m = art.meta
+        trainer = m.get("algorithm") or "reinforce"
+        trainer = f"{trainer} ({m.get('optimizer', '?')})"
+        steps = m.get("env_steps") or (int(art["env_steps"][-1]) if "env_steps" in art.arrays else None)
+        wall = m.get("wall_time_s") or (float(art["wall_time"][-1]) if "wall_time" in art.arrays else None)
+        for label, ev in (m.get("evaluation") or {}).items():
+            n, horizon = ev.get("n_episodes", "?"), ev.get("horizon", 1000)
+            sigma = ev.get("noise_std")
+            what = f"{label}: {n} × {horizon} steps" + (f", σ = {sigma:g}" if sigma is not None else "")
+            lines.append(f"| {art.path.name} | {m['env_id']} | {trainer} | {what} | {ev['mean_return']:.0f} ± "
+                         f"{ev['stderr']:.0f} | {ev['mean_length']:.0f} | {ev['mean_forward_velocity']:.2f} m/s | "
+                         f"{steps if steps is not None else '–'} | {_fmt_time(wall)} |")
+    return lines
+
+
+def _study_curves() -> dict:
+    path = data_dir() / "reference" / "paper_cos_vs_len.csv"
+    curves: dict = {}
+    if path.is_file():
+        with path.open() as fh:
+            for row in csv.DictReader(fh):
+                curves.setdefault(row["series"], {})[int(float(row["length"]))] = float(row["cosine"])
+    return curves
+
+
+def compression_table() -> list[str]:
+    study = _study_curves()
+    head = " | ".join(f"cos L={L}" for L in GRID)
+    lines = [f"| sweep | run | target | method | {head} | √(L/P) at 490 | study at 490 | wall time |",
+             "|---|---|---|---|" + "---|" * len(GRID) + "---|---|---|"]
+    for art in _artifacts("compressed", "compressed"):
+        m = art.meta
+        if not m.get("complete", True):
+            continue
+        lengths, cos = art["lengths"], art["cosine"]
+        at = {int(L): float(c) for L, c in zip(lengths, cos)}
+        cells = " | ".join(f"{at[L]:.3f}" if L in at else "–" for L in GRID)
+        null = float(np.sqrt(490 / m["n_params"]))
+        random = m.get("target_name") != "weight_change"
+        series = "quad model, random direction" if random else "quad model, alpha-optim"
+        ref = study.get(series, {}).get(490)
+        ref_txt = f"{ref:.3f}" if ref is not None and m.get("policy", {}).get("policy_kind") == "quadratic" else "–"
+        seconds = art["seconds"]
+        lines.append(f"| {art.path.name} | {m.get('run') or '–'} | {m.get('target_name')} | {m.get('method')} | "
+                     f"{cells} | {null:.3f} | {ref_txt} | {_fmt_time(float(seconds[-1]) if len(seconds) else None)} |")
+    return lines
+
+
+def decompression_table() -> list[str]:
+    lines = []
+    for art in _artifacts("decompressed", "decompressed"):
+        m = art.meta
+        r0, r1 = m["r_first"], m["r_last"]
+        n = int(art["n_episodes"][0])
+        lines += [f"Run `{m['run']}`, {n} episodes × {m['horizon']} steps, σ = 0: R(w_first) = {r0:.0f} ± "
+                  f"{m['r_first_stderr']:.0f}, R(w_last) = {r1:.0f} ± {m['r_last_stderr']:.0f}.", "",
+                  "| direction | cos(d, Δw) | best β | return ± s.e. | episode length | forward velocity | recovered |",
+                  "|---|---|---|---|---|---|---|"]
+        cosines = m.get("cosines", {})
+        for i, label in enumerate(art["labels"]):
+            j = int(np.argmax(art["returns"][i]))
+            ret, se = art["returns"][i, j], art["stderrs"][i, j]
+            c = cosines.get(str(label))
+            lines.append(f"| {label} | {c:.3f} | {art['betas'][i, j]:.2f} | {ret:.0f} ± {se:.0f} | "
+                         f"{art['episode_lengths'][i, j]:.0f} | {art['velocities'][i, j]:.2f} m/s | "
+                         f"{(ret - r0) / (r1 - r0):.2f} |" if c is not None else
+                         f"| {label} | – | {art['betas'][i, j]:.2f} | {ret:.0f} ± {se:.0f} | "
+                         f"{art['episode_lengths'][i, j]:.0f} | {art['velocities'][i, j]:.2f} m/s | "
+                         f"{(ret - r0) / (r1 - r0):.2f} |")
+        if len(art["round_returns"]):
+            lines += ["", f"Iterated decompression ({m.get('round_step', '?')}, L = {m.get('round_length')} per "
+                      "trajectory):", "", "| trajectories | cos | residual ‖w_last − θ‖/‖Δw‖ | return ± s.e. | "
+                      "recovered |", "|---|---|---|---|---|"]
+            for k in range(len(art["round_returns"])):
+                ret = art["round_returns"][k]
+                lines.append(f"| {k + 1} | {art['round_cosines'][k]:.3f} | {art['round_residuals'][k]:.3f} | "
+                             f"{ret:.0f} ± {art['round_stderrs'][k]:.0f} | {(ret - r0) / (r1 - r0):.2f} |")
+    return lines
+
+
+def results_markdown() -> str:
+    parts = ["### Trained agents (`data/runs/`)", "", *runs_table(), "",
+             "### Compression sweeps (`data/compressed/`)", "", *compression_table(), ""]
+    dec = decompression_table()
+    if dec:
+        parts += ["### Decompression (`data/decompressed/`)", "", *dec, ""]
+    return "\n".join(parts)
+
+
+def readme_block(readme: Path | None = None) -> str:
+    """The text between the results markers of the README."""
+    text = (readme or project_root() / "README.md").read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"README has no {BEGIN} … {END} block")
+    return text.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n")
+
+
+def write_readme(readme: Path | None = None) -> Path:
+    path = readme or project_root() / "README.md"
+    text = path.read_text()
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(f"{head}{BEGIN}\n{results_markdown()}\n{END}{tail}")
+    return path
+
+
+if __name__ == "__main__":
+    if "--write" in sys.argv[1:]:
+        print(f"wrote {write_readme()}")
+    else:
+        print(results_markdown())

@@ -1,0 +1,14 @@
+"""The README's results section holds exactly what the shipped artifacts say (gc_helpers.report)."""
+
+from gc_helpers import report
+
+
+def test_readme_results_match_the_artifacts():
+    expected = report.results_markdown().strip("\n")
+    assert report.readme_block() == expected, (
+        "README results differ from data/: run `.venv/bin/python -m gc_helpers.report --write`")
+
+
+def test_readme_names_the_two_commands():
+    text = (report.project_root() / "README.md").read_text()
+    assert "make run" in text and "make test" in text
