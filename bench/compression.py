@@ -74,10 +74,12 @@ def main(argv=None):
     print(f"target: weight change of {args.run} (P = {P}, ‖w‖ = {np.linalg.norm(target.vector):.3f}); "
           f"null √(L/P): L=100 {C.null_cosine(100, P):.3f}, L=490 {C.null_cosine(490, P):.3f}", flush=True)
 
-    ours_kw = {**C.BEST, **json.loads(args.ours)}
-    ours = C.chunk_search(policy, target, max_length=490, lengths=C.STUDY_GRID, **ours_kw)
-    print(f"ours: {ours_kw}")
-    row("ours (exact α)", ours, (50, 100, 200, 300, 490))
+    ours = {}
+    for label, kw in (("ours fast (RECOMMENDED)", C.RECOMMENDED), ("ours best (BEST)", C.BEST)):
+        kw = {**kw, **json.loads(args.ours)}
+        ours[label] = C.chunk_search(policy, target, max_length=490, lengths=C.STUDY_GRID, **kw)
+        print(f"{label}: {kw}")
+        row(label, ours[label], (50, 100, 200, 300, 490))
     if args.skip_baseline:
         return 0
 
@@ -91,26 +93,27 @@ def main(argv=None):
     if args.baseline_alpha == "lbfgs":
         row("baseline, exact α of its span", base, (50, 100, 200))
 
-    print("\ncomparison at equal length (ours − baseline):")
-    for L in grid:
-        if L % 50 == 0 or L == grid[-1]:
-            print(f"  L={L}: ours {at(ours, L):.3f}  baseline {at(base, L, key):.3f}  "
-                  f"diff {at(ours, L) - at(base, L, key):+.3f}")
-    above = all(at(ours, L) > at(base, L, key) for L in grid)
-    print(f"ours above the baseline at every length 10..{Lb}: {above}")
-    for L in (100, 200):
-        if L > Lb:
-            continue
-        goal, tb = at(base, L, key), at(base, L, "seconds")
-        reach = np.flatnonzero(ours.curve >= goal)
-        if reach.size:
-            i = reach[0]
-            print(f"baseline cos {goal:.3f} at L={L} took {tb:.1f} s, {at(base, L, 'env_steps'):.0f} steps; ours "
-                  f"reached it at L={ours.lengths[i]} after {ours.seconds[i]:.2f} s, {ours.env_steps[i]} steps: "
-                  f"time ratio {ours.seconds[i] / tb:.4f} (1/{tb / ours.seconds[i]:.0f}), "
-                  f"step ratio {ours.env_steps[i] / at(base, L, 'env_steps'):.4f}")
-        else:
-            print(f"baseline cos {goal:.3f} at L={L}: ours never reached it")
+    for label, res in ours.items():
+        print(f"\n{label} vs the baseline at equal length:")
+        for L in grid:
+            if L % 50 == 0 or L == grid[-1]:
+                print(f"  L={L}: ours {at(res, L):.3f}  baseline {at(base, L, key):.3f}  "
+                      f"diff {at(res, L) - at(base, L, key):+.3f}")
+        above = all(at(res, L) > at(base, L, key) for L in grid)
+        print(f"  above the baseline at every length 10..{Lb}: {above}")
+        for L in (100, 200):
+            if L > Lb:
+                continue
+            goal, tb = at(base, L, key), at(base, L, "seconds")
+            hit = np.flatnonzero(res.curve >= goal)
+            if hit.size:
+                i = hit[0]
+                print(f"  baseline cos {goal:.3f} at L={L} took {tb:.1f} s, {at(base, L, 'env_steps'):.0f} steps; "
+                      f"ours reached it at L={res.lengths[i]} after {res.seconds[i]:.2f} s, {res.env_steps[i]} steps:"
+                      f" time ratio {res.seconds[i] / tb:.4f} (1/{tb / res.seconds[i]:.0f}), "
+                      f"step ratio {res.env_steps[i] / at(base, L, 'env_steps'):.4f}")
+            else:
+                print(f"  baseline cos {goal:.3f} at L={L}: ours never reached it")
     return 0
 
 
