@@ -125,10 +125,11 @@ def shipped_sweep(best: bool = False, where=None, **want):
 
 def as_sweep(found) -> dict:
     """A shipped sweep (store.Artifact) or a live ``compression.SearchResult`` as one dict: actions, obs, order,
-    alpha, lengths, cosine (the curve), seconds, env_steps, reset_seeds, method, shipped (bool)."""
+    alpha, lengths, cosine (the curve), seconds, env_steps, reset_seeds, method, shipped (bool), name, complete."""
     keys = ("actions", "obs", "order", "alpha", "lengths", "seconds", "env_steps")
     if hasattr(found, "arrays"):
         return {**{k: found[k] for k in keys}, "cosine": found["cosine"], "reset_seeds": found.meta["reset_seeds"],
-                "method": found.meta["method"], "shipped": True, "name": found.path.name}
+                "method": found.meta["method"], "shipped": True, "name": found.path.name,
+                "complete": bool(found.meta.get("complete", True))}
     return {**{k: getattr(found, k) for k in keys}, "cosine": found.curve, "reset_seeds": list(found.reset_seeds),
-            "method": found.method, "shipped": False, "name": "live"}
+            "method": found.method, "shipped": False, "name": "live", "complete": found.complete}
