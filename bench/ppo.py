@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 import time
@@ -22,6 +21,7 @@ import time
 import numpy as np
 import torch
 
+from gc_helpers.config import with_overrides
 from gc_helpers.training.ppo import (
     Actor,
     Critic,
@@ -94,14 +94,7 @@ def main(argv=None) -> int:
                   f"steps/s, overall {r['overall_steps_per_s']:.0f} env steps/s (batch {r['batch']}, {r['epochs']} "
                   f"epochs of minibatch {r['minibatch']}, {r['torch_threads']} torch thread)", flush=True)
         return 0
-    overrides = {"seed": args.seed, "adv_norm": args.adv_norm}
-    for item in args.set:
-        key, value = item.split("=", 1)
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
-    config = dataclasses.replace(PRESETS[args.preset], **overrides)
+    config = with_overrides(PRESETS[args.preset], args.set, seed=args.seed, adv_norm=args.adv_norm)
     name = args.name or f"ppo_{SHORT.get(config.env_id, config.env_id)}_{config.adv_norm}_s{config.seed}"
     if args.preset == "tiny" and args.name is None:
         name = None

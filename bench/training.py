@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 
+from gc_helpers.config import with_overrides
 from gc_helpers.training import TrainConfig, evaluate_run, save_run, train_reinforce, with_evaluation
 
 PRESETS = {
@@ -40,18 +41,7 @@ def main(argv=None) -> int:
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override TrainConfig fields")
     args = ap.parse_args(argv)
     name, config = PRESETS[args.preset]
-    if args.set:
-        import dataclasses
-        import json
-
-        overrides = {}
-        for item in args.set:
-            key, value = item.split("=", 1)
-            try:
-                overrides[key] = json.loads(value)
-            except json.JSONDecodeError:
-                overrides[key] = value
-        config = dataclasses.replace(config, **overrides)
+    config = with_overrides(config, args.set)
     name = args.name or name
     print(f"preset {args.preset} -> {name}: {config}", flush=True)
     # Ctrl-C / kill -INT stops training and still evaluates and saves what was done (also under nohup ... &)

@@ -318,3 +318,22 @@ def test_rollout_equals_a_plain_gymnasium_loop(env_id):
             current[i] = obs
             alive[i] = not term
     assert np.array_equal(r.lengths, r.mask.sum(axis=1))
+
+
+def test_with_overrides():
+    from dataclasses import dataclass
+
+    from gc_helpers.config import with_overrides
+
+    @dataclass(frozen=True)
+    class Cfg:
+        lr: float = 1.0
+        name: str = "a"
+        seed: int = 0
+
+    c = with_overrides(Cfg(), ["lr=0.5", "name=xyz"], seed=3)
+    assert c == Cfg(0.5, "xyz", 3)
+    with pytest.raises(ValueError, match="unknown field"):
+        with_overrides(Cfg(), ["nope=1"])
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        with_overrides(Cfg(), ["lr"])
