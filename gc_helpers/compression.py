@@ -49,6 +49,7 @@ import numpy as np
 import torch
 
 from . import envs, store
+from .checks import int_at_least, positive_float
 from .policies import GaussianPolicy, check_sigma, from_description
 
 COMPRESSED_KIND = "compressed"
@@ -90,19 +91,6 @@ def _check_pair(grads, target):
     g = _check_grads(grads)
     w = _check_vector(target, "target", size=g.shape[1])
     return g, w
-
-
-def _positive_int(x, name: str, low: int = 1) -> int:
-    if isinstance(x, bool) or not isinstance(x, int | np.integer) or x < low:
-        raise ValueError(f"{name}={x!r}: must be an integer >= {low}")
-    return int(x)
-
-
-def _positive_float(x, name: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, int | float | np.integer | np.floating) or not math.isfinite(x) \
-            or x <= 0:
-        raise ValueError(f"{name}={x!r}: must be a finite number > 0")
-    return float(x)
 
 
 def cosine(a, b) -> float:
@@ -171,7 +159,7 @@ def weight_change_target(name_or_path, first: int = 0, last: int = -1) -> Target
 
 def random_target(n_params: int, seed: int) -> Target:
     """A random direction in weight space: N(0, I) from ``numpy.random.default_rng(seed)`` (study, experiment 2)."""
-    n = _positive_int(n_params, "n_params")
+    n = int_at_least(n_params, "n_params")
     rng = np.random.default_rng(envs.check_seed(seed))
     return Target("random", rng.standard_normal(n), info={"seed": int(seed)})
 
@@ -180,10 +168,10 @@ def policy_gradient_target(policy: GaussianPolicy, env_id: str = "Ant-v5", n_epi
                            horizon: int = 200, seed: int = 0, n_envs: int = 64) -> Target:
     """The policy gradient at ``policy``'s weights estimated from ``n_episodes`` on-policy rollouts of ``horizon``
     steps (REINFORCE with reward-to-go and a per-time-step mean baseline), in batches of ``n_envs`` envs."""
-    _positive_int(n_episodes, "n_episodes")
-    _positive_int(horizon, "horizon")
+    int_at_least(n_episodes, "n_episodes")
+    int_at_least(horizon, "horizon")
     seed = envs.check_seed(seed)
-    pool = envs.EnvPool(env_id, min(_positive_int(n_envs, "n_envs"), n_episodes))
+    pool = envs.EnvPool(env_id, min(int_at_least(n_envs, "n_envs"), n_episodes))
     total = np.zeros(policy.n_params)
     steps, done, batch = 0, 0, 0
     while done < n_episodes:
@@ -732,11 +720,11 @@ def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: i
     opts = {**DEFAULTS, **options}
     if opts["hill_alpha"] not in ("lbfgs", "exact"):
         raise ValueError(f"hill_alpha={opts['hill_alpha']!r}: allowed: 'lbfgs', 'exact'")
-    max_length = _positive_int(max_length, "max_length")
-    chunk = _positive_int(chunk, "chunk")
-    _positive_int(opts["iters"], "iters", 0)
-    _positive_int(opts["restarts"], "restarts")
-    _positive_int(opts["lookahead"], "lookahead", 0)
+    max_length = int_at_least(max_length, "max_length")
+    chunk = int_at_least(chunk, "chunk")
+    int_at_least(opts["iters"], "iters", 0)
+    int_at_least(opts["restarts"], "restarts")
+    int_at_least(opts["lookahead"], "lookahead", 0)
     check_sigma(policy.sigma)
     w = _check_vector(target.vector if isinstance(target, Target) else target, "target", size=policy.n_params)
     grid = _check_grid(lengths if lengths is not None else range(chunk, max_length + 1, chunk), max_length)
@@ -957,9 +945,9 @@ def refine_whole(policy: GaussianPolicy, target, actions, reset_seed: int = STUD
     A = envs.check_actions(actions, spec.act_dim, ndim=2).copy()
     A = np.clip(A, spec.act_low, spec.act_high)
     L, k = A.shape
-    chunk = _positive_int(chunk, "chunk")
-    passes = _positive_int(passes, "passes", 0)
-    _positive_float(reach, "reach")
+    chunk = int_at_least(chunk, "chunk")
+    passes = int_at_least(passes, "passes", 0)
+    positive_float(reach, "reach")
     Wt = w.reshape(k, -1)
     start = envs.reset_state(env_id, envs.check_seed(reset_seed))
     t_start = time.perf_counter()

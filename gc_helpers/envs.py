@@ -24,6 +24,8 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
+from .checks import check_seed, int_at_least
+
 # env id -> (gymnasium kwargs, first qpos index kept in the observation, whether qvel is clipped to ±10)
 _TASKS: dict[str, tuple[dict, int, bool]] = {
     "Ant-v5": ({"include_cfrc_ext_in_observation": False}, 2, False),
@@ -62,8 +64,7 @@ def check_env_id(env_id) -> str:
 def make_env(env_id: str, render_mode: str | None = None, max_episode_steps: int = 1000, **kwargs) -> gym.Env:
     """A gymnasium env for ``env_id`` with the project's options (Ant-v5: the 27-dim observation)."""
     check_env_id(env_id)
-    if not isinstance(max_episode_steps, int | np.integer) or max_episode_steps < 1:
-        raise ValueError(f"max_episode_steps={max_episode_steps!r}: must be an integer >= 1")
+    max_episode_steps = int_at_least(max_episode_steps, "max_episode_steps")
     options = {**_TASKS[env_id][0], **kwargs}
     env = gym.make(env_id, render_mode=render_mode, max_episode_steps=int(max_episode_steps), **options)
     if not isinstance(env.action_space, gym.spaces.Box):
@@ -97,12 +98,6 @@ def env_spec(env_id: str) -> EnvSpec:
         act_low=float(env.action_space.low.min()),
         act_high=float(env.action_space.high.max()),
     )
-
-
-def check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed={seed!r}: must be a non-negative integer")
-    return int(seed)
 
 
 @dataclass(frozen=True)
@@ -253,8 +248,7 @@ def replay(start: StartState, actions, n_threads: int | None = None) -> Replay:
     spec = env_spec(env_id)
     a = check_actions(actions, spec.act_dim)
     n_threads = default_threads() if n_threads is None else n_threads
-    if isinstance(n_threads, bool) or not isinstance(n_threads, int | np.integer) or n_threads < 1:
-        raise ValueError(f"n_threads={n_threads!r}: must be an integer >= 1")
+    n_threads = int_at_least(n_threads, "n_threads")
     B = a.shape[0]
     n = min(int(n_threads), B)
     datas = _WORKERS.get(env_id, n)
@@ -344,11 +338,9 @@ class EnvPool:
 
     def __init__(self, env_id: str, n_envs: int, n_threads: int | None = None):
         check_env_id(env_id)
-        if isinstance(n_envs, bool) or not isinstance(n_envs, int | np.integer) or n_envs < 1:
-            raise ValueError(f"n_envs={n_envs!r}: must be an integer >= 1")
+        n_envs = int_at_least(n_envs, "n_envs")
         n_threads = default_threads() if n_threads is None else n_threads
-        if isinstance(n_threads, bool) or not isinstance(n_threads, int | np.integer) or n_threads < 1:
-            raise ValueError(f"n_threads={n_threads!r}: must be an integer >= 1")
+        n_threads = int_at_least(n_threads, "n_threads")
         self.env_id = env_id
         model = _model_env(env_id).unwrapped.model
         self.datas = [mujoco.MjData(model) for _ in range(int(n_envs))]
@@ -379,8 +371,7 @@ def rollout(
     sampled, unclipped a_t whose log-probability the policy gradient needs. Rewards are exactly those of
     ``env.step(clip(a_t))`` (tests/test_core.py compares with a plain gymnasium loop).
     """
-    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
-        raise ValueError(f"horizon={horizon!r}: must be an integer >= 1")
+    horizon = int_at_least(horizon, "horizon")
     if not np.isfinite(noise_std) or noise_std < 0:
         raise ValueError(f"noise_std={noise_std!r}: must be finite and >= 0")
     seed = check_seed(seed)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .checks import check_seed, int_at_least
+
 __all__ = [
     "LQTask",
     "Trajectories",
@@ -67,12 +69,6 @@ def _positive(name: str, value) -> float:
     return v
 
 
-def _count(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}={value!r}: must be an integer >= {minimum}")
-    return int(value)
-
-
 def _array(name: str, value, ndim: int | tuple[int, ...] | None = None) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float64)
     if ndim is not None:
@@ -82,12 +78,6 @@ def _array(name: str, value, ndim: int | tuple[int, ...] | None = None) -> np.nd
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf: all entries must be finite")
     return arr
-
-
-def _seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed={seed!r}: must be a non-negative integer")
-    return int(seed)
 
 
 # ----------------------------------------------------------------------------------------------- LQ task
@@ -123,7 +113,7 @@ def make_lq_task(horizon: int = 5, sigma: float = 0.5, dt: float = 0.2, action_c
 
     Taught in notebooks/01_policy_gradient.ipynb.
     """
-    horizon = _count("horizon", horizon)
+    horizon = int_at_least(horizon, "horizon")
     sigma = _positive("sigma", sigma)
     dt = _positive("dt", dt)
     action_cost = _positive("action_cost", action_cost)
@@ -204,8 +194,8 @@ def sample_trajectories(task: LQTask, W, n_samples: int, seed: int) -> Trajector
     Taught in notebooks/01_policy_gradient.ipynb.
     """
     W = _check_W(task, W)
-    n = _count("n_samples", n_samples)
-    rng = np.random.default_rng(_seed(seed))
+    n = int_at_least(n_samples, "n_samples")
+    rng = np.random.default_rng(check_seed(seed))
     T, ns, na = task.horizon, task.state_dim, task.action_dim
     states = np.empty((n, T, ns))
     actions = np.empty((n, T, na))
@@ -348,8 +338,8 @@ def mc_error_curve(task: LQTask, W, sizes, repeats: int, seed: int, use_reward_t
     sizes = np.asarray(sizes)
     if sizes.ndim != 1 or sizes.size < 2 or not np.issubdtype(sizes.dtype, np.integer) or sizes.min() < 2:
         raise ValueError(f"sizes={sizes!r}: need at least two integer batch sizes, each >= 2")
-    repeats = _count("repeats", repeats)
-    seed = _seed(seed)
+    repeats = int_at_least(repeats, "repeats")
+    seed = check_seed(seed)
     exact = exact_gradient(task, W).grad.ravel()
     big = sample_trajectories(task, W, int(sizes.max()), seed)
     total_var = summarize(per_trajectory_gradients(per_step_scores(big), big.rewards,
@@ -402,7 +392,7 @@ def is_weight_variance_exact(shift_over_sigma: float, horizon: int, action_dim: 
     x = float(shift_over_sigma)
     if not math.isfinite(x) or x < 0:
         raise ValueError(f"shift_over_sigma={shift_over_sigma!r}: must be a finite number >= 0")
-    v = _count("horizon", horizon) * _count("action_dim", action_dim) * x * x
+    v = int_at_least(horizon, "horizon") * int_at_least(action_dim, "action_dim") * x * x
     return math.expm1(v) if v < 700 else math.inf
 
 
@@ -420,8 +410,8 @@ def is_weight_stats(shift_over_sigma: float, horizon: int, action_dim: int, n_sa
     Taught in notebooks/01_policy_gradient.ipynb.
     """
     exact = is_weight_variance_exact(shift_over_sigma, horizon, action_dim)
-    n = _count("n_samples", n_samples, minimum=2)
-    rng = np.random.default_rng(_seed(seed))
+    n = int_at_least(n_samples, "n_samples", 2)
+    rng = np.random.default_rng(check_seed(seed))
     x = float(shift_over_sigma)
     a = rng.standard_normal((n, horizon, action_dim))
     logw = np.sum(x * a - 0.5 * x * x, axis=(1, 2))
@@ -535,7 +525,7 @@ def ascent_path(mu0: float, sigma0: float, target: float, *, param: str, natural
     Taught in notebooks/01_policy_gradient.ipynb.
     """
     param = _param(param)
-    lr, steps = _positive("lr", lr), _count("steps", steps)
+    lr, steps = _positive("lr", lr), int_at_least(steps, "steps")
     mu, sigma = float(_array("mu0", mu0, ndim=0)), _positive("sigma0", sigma0)
     mus, sigmas = [mu], [sigma]
     for _ in range(steps):

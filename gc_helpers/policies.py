@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch.func import functional_call, grad, vmap
 
+from .checks import int_at_least
+
 KINDS = ("linear", "quadratic", "mlp")
 DTYPE = torch.float64
 
@@ -29,12 +31,6 @@ def check_sigma(sigma) -> float:
     if not math.isfinite(sigma) or sigma <= 0:
         raise ValueError(f"sigma={sigma!r}: must be finite and > 0")
     return float(sigma)
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name}={value!r}: must be an integer >= 1")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -81,10 +77,10 @@ class GaussianPolicy(torch.nn.Module):
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}: allowed: {', '.join(KINDS)}")
         self.kind = kind
-        self.obs_dim = _positive_int(obs_dim, "obs_dim")
-        self.act_dim = _positive_int(act_dim, "act_dim")
+        self.obs_dim = int_at_least(obs_dim, "obs_dim")
+        self.act_dim = int_at_least(act_dim, "act_dim")
         self.sigma = check_sigma(sigma)
-        self.hidden = _positive_int(hidden, "hidden")
+        self.hidden = int_at_least(hidden, "hidden")
         if normalizer.mean.shape != (self.obs_dim,):
             raise ValueError(f"normalizer has dimension {normalizer.mean.shape[0]}; obs_dim={self.obs_dim}")
         self.register_buffer("obs_mean", torch.as_tensor(normalizer.mean, dtype=DTYPE))
@@ -227,7 +223,7 @@ def make_policy(
     inputs is ``init_std``; for linear/quadratic the same as "zero").
     """
     if normalizer is None:
-        normalizer = Normalizer.identity(_positive_int(obs_dim, "obs_dim"))
+        normalizer = Normalizer.identity(int_at_least(obs_dim, "obs_dim"))
     policy = GaussianPolicy(kind, obs_dim, act_dim, sigma, normalizer, hidden)
     init = init or ("study" if kind == "mlp" else "zero")
     if init not in ("zero", "study"):

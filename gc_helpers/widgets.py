@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from . import envs
+from .checks import int_at_least
 from .policies import GaussianPolicy
 
 ALPHA_MODES = ("none", "exact")
@@ -47,12 +48,6 @@ def check_search_sigma(sigma, name: str = "sigma") -> float:
             or not math.isfinite(sigma) or sigma <= 0:
         raise ValueError(f"{name}={sigma!r}: the search σ must be a finite number > 0")
     return float(sigma)
-
-
-def _int_at_least(x, name: str, low: int) -> int:
-    if isinstance(x, bool) or not isinstance(x, int | np.integer) or x < low:
-        raise ValueError(f"{name}={x!r}: must be an integer >= {low}")
-    return int(x)
 
 
 def _target_vector(target, n_params: int) -> np.ndarray:
@@ -136,11 +131,11 @@ def cem_sequence(policy: GaussianPolicy, target, L: int, sigma: float, alpha: st
     sigma = check_search_sigma(sigma)
     if alpha not in ALPHA_MODES:
         raise ValueError(f"alpha={alpha!r}: allowed: {', '.join(ALPHA_MODES)}")
-    population = _int_at_least(population, "population", 2)
-    elites = _int_at_least(elites, "elites", 1)
+    population = int_at_least(population, "population", 2)
+    elites = int_at_least(elites, "elites", 1)
     if elites > population:
         raise ValueError(f"elites={elites!r}: must be <= population={population}")
-    iterations = _int_at_least(iterations, "iterations", 1)
+    iterations = int_at_least(iterations, "iterations", 1)
     if not isinstance(policy, GaussianPolicy):
         raise ValueError(f"policy={type(policy).__name__}: must be a gc_helpers.policies.GaussianPolicy")
     w_np = _target_vector(target, policy.n_params)

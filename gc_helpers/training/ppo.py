@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from .. import envs
+from ..checks import int_at_least
 from .reinforce import _resolve, runs_dir  # noqa: F401  (data/runs/<name> or a folder)
 
 ADV_NORMS = ("batch", "minibatch", "none")
@@ -56,12 +57,6 @@ CLIP_REWARD = 10.0
 
 def _is_number(x) -> bool:
     return not isinstance(x, bool) and isinstance(x, int | float | np.integer | np.floating) and math.isfinite(x)
-
-
-def _int_at_least(x, name, low):
-    if isinstance(x, bool) or not isinstance(x, int | np.integer) or x < low:
-        raise ValueError(f"{name}={x!r}: must be an integer >= {low}")
-    return int(x)
 
 
 def _in_range(x, name, low, high, low_open=False, high_open=False):
@@ -104,7 +99,7 @@ class PPOConfig:
         envs.check_env_id(self.env_id)
         for name in ("total_steps", "n_envs", "n_steps", "epochs", "minibatch_size", "horizon", "checkpoint_every",
                      "n_threads"):
-            _int_at_least(getattr(self, name), name, 1)
+            int_at_least(getattr(self, name), name, 1)
         envs.check_seed(self.seed)
         if self.minibatch_size > self.batch_size:
             raise ValueError(f"minibatch_size={self.minibatch_size!r}: must be <= n_envs · n_steps = "
@@ -499,7 +494,7 @@ def train_ppo(config: PPOConfig = PPOConfig(), progress: Callable[[PPOProgress],
     """
     if not isinstance(config, PPOConfig):
         raise ValueError(f"config={config!r}: must be a PPOConfig")
-    _int_at_least(save_every, "save_every", 1)
+    int_at_least(save_every, "save_every", 1)
     c = config
     spec = envs.env_spec(c.env_id)
     threads = torch.get_num_threads()
@@ -704,7 +699,7 @@ def evaluate_ppo(run: PPORun, j: int = -1, n_episodes: int = 10, horizon: int = 
 
 def smooth(y, window: int = 10) -> np.ndarray:
     """Moving average ignoring NaNs (for plotting noisy per-update curves)."""
-    _int_at_least(window, "window", 1)
+    int_at_least(window, "window", 1)
     y = np.asarray(y, dtype=np.float64)
     ok = np.isfinite(y)
     k = np.ones(window)

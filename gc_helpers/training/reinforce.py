@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from .. import envs
+from ..checks import int_at_least, positive_float
 from ..policies import KINDS, GaussianPolicy, Normalizer, describe, from_description, make_policy
 
 OPTIMIZERS = ("sgd", "adam")
@@ -83,12 +84,12 @@ class TrainConfig:
         _check_env(self.env_id)
         if self.policy_kind not in KINDS:
             raise ValueError(f"policy_kind={self.policy_kind!r}: allowed: {', '.join(KINDS)}")
-        _positive_float(self.sigma, "sigma")
+        positive_float(self.sigma, "sigma")
         if self.sigma_final is not None:
-            _positive_float(self.sigma_final, "sigma_final")
+            positive_float(self.sigma_final, "sigma_final")
         for name in ("hidden", "n_envs", "horizon", "n_iterations", "inner_steps", "norm_horizon", "n_threads"):
-            _int_at_least(getattr(self, name), name, 1)
-        _int_at_least(self.norm_episodes, "norm_episodes", 0)
+            int_at_least(getattr(self, name), name, 1)
+        int_at_least(self.norm_episodes, "norm_episodes", 0)
         envs.check_seed(self.seed)
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer={self.optimizer!r}: allowed: {', '.join(OPTIMIZERS)}")
@@ -96,13 +97,13 @@ class TrainConfig:
             raise ValueError(f"estimator={self.estimator!r}: allowed: {', '.join(ESTIMATORS)}")
         if self.baseline not in BASELINES:
             raise ValueError(f"baseline={self.baseline!r}: allowed: {', '.join(BASELINES)}")
-        _positive_float(self.lr, "lr")
+        positive_float(self.lr, "lr")
         if not _is_number(self.momentum) or not 0 <= self.momentum < 1:
             raise ValueError(f"momentum={self.momentum!r}: must be a number in [0, 1)")
         if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas={self.betas!r}: must be two numbers in [0, 1)")
         if self.grad_clip is not None:
-            _positive_float(self.grad_clip, "grad_clip")
+            positive_float(self.grad_clip, "grad_clip")
         if not _is_number(self.stop_ratio) or not self.stop_ratio > 1:
             raise ValueError(f"stop_ratio={self.stop_ratio!r}: must be a number > 1 (the study: 4e4)")
         if not _is_number(self.ratio_cap) or not self.ratio_cap >= 1:
@@ -135,18 +136,6 @@ class TrainConfig:
 
 def _is_number(x) -> bool:
     return not isinstance(x, bool) and isinstance(x, int | float | np.integer | np.floating) and not math.isnan(x)
-
-
-def _positive_float(x, name):
-    if not _is_number(x) or not math.isfinite(x) or x <= 0:
-        raise ValueError(f"{name}={x!r}: must be a finite number > 0")
-    return float(x)
-
-
-def _int_at_least(x, name, low):
-    if isinstance(x, bool) or not isinstance(x, int | np.integer) or x < low:
-        raise ValueError(f"{name}={x!r}: must be an integer >= {low}")
-    return int(x)
 
 
 def _check_env(env_id):
@@ -308,8 +297,8 @@ def fit_normalizer(env_id: str, n_episodes: int = 100, horizon: int = 100, seed:
     """Observation mean/std from ``n_episodes`` uniform-random-action episodes of ``horizon`` steps (the study's
     recipe), and the env steps it took. ``n_episodes=0`` gives the identity normaliser."""
     spec = envs.env_spec(envs.check_env_id(env_id))
-    _int_at_least(n_episodes, "n_episodes", 0)
-    _int_at_least(horizon, "horizon", 1)
+    int_at_least(n_episodes, "n_episodes", 0)
+    int_at_least(horizon, "horizon", 1)
     if n_episodes == 0:
         return Normalizer.identity(spec.obs_dim), 0
     rng = np.random.default_rng(envs.check_seed(seed))
@@ -486,9 +475,9 @@ def load_run(name_or_path, **expect) -> Run:
 def notebook_progress(n_iterations: int, horizon: int, label: str = "REINFORCE", every: int = 1):
     """A callback for ``train_reinforce`` that shows a tqdm bar and a live plot of the training return vs
     env steps in a notebook; returns (callback, close). Call ``close()`` after training."""
-    _int_at_least(n_iterations, "n_iterations", 1)
-    _int_at_least(horizon, "horizon", 1)
-    _int_at_least(every, "every", 1)
+    int_at_least(n_iterations, "n_iterations", 1)
+    int_at_least(horizon, "horizon", 1)
+    int_at_least(every, "every", 1)
     import matplotlib.pyplot as plt
     from IPython.display import display
     from tqdm.auto import tqdm

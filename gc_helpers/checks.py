@@ -1,0 +1,32 @@
+"""Input checks shared by every module: each raises ValueError naming the argument, its value and what is allowed.
+
+Kept free of heavy imports (no torch, no MuJoCo) so that notebooks/01_policy_gradient.ipynb's helpers can use it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def int_at_least(value, name: str, low: int = 1) -> int:
+    """``value`` as an int if it is an integer (not a bool) >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        raise ValueError(f"{name}={value!r}: must be an integer >= {low}")
+    return int(value)
+
+
+def positive_float(value, name: str) -> float:
+    """``value`` as a float if it is a finite number (not a bool) > 0."""
+    if (isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating)
+            or not math.isfinite(value) or value <= 0):
+        raise ValueError(f"{name}={value!r}: must be a finite number > 0")
+    return float(value)
+
+
+def check_seed(seed) -> int:
+    """A seed: a non-negative integer."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed={seed!r}: must be a non-negative integer")
+    return int(seed)
