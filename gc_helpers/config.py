@@ -80,3 +80,20 @@ def with_overrides(config, items, **fixed):
     if unknown:
         raise ValueError(f"unknown field(s) {sorted(unknown)} for {type(config).__name__}")
     return dataclasses.replace(config, **overrides)
+
+
+def config_to_dict(config) -> dict:
+    """A frozen config dataclass as a JSON-able dict (tuples become lists)."""
+    import dataclasses
+
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
+
+
+def config_from_dict(cls, d: dict):
+    """The inverse of ``config_to_dict``: unknown keys are dropped (artifacts from older versions), lists become
+    tuples where the field's default is a tuple."""
+    import dataclasses
+
+    known = {f.name: f.default for f in dataclasses.fields(cls)}
+    return cls(**{k: tuple(v) if isinstance(known[k], tuple) and isinstance(v, list) else v
+                  for k, v in d.items() if k in known})

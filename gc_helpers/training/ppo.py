@@ -30,7 +30,6 @@ the discounted return (as gymnasium's NormalizeReward), both clipped to ±10.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -42,6 +41,7 @@ import torch
 
 from .. import envs
 from ..checks import int_at_least
+from ..config import config_from_dict, config_to_dict
 from .reinforce import _resolve, runs_dir  # noqa: F401  (data/runs/<name> or a folder)
 
 ADV_NORMS = ("batch", "minibatch", "none")
@@ -132,17 +132,11 @@ class PPOConfig:
         return -(-self.total_steps // self.batch_size)
 
     def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["hidden"] = list(self.hidden)
-        return d
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> PPOConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        d = {k: v for k, v in d.items() if k in known}
-        if "hidden" in d:
-            d["hidden"] = tuple(d["hidden"])
-        return cls(**d)
+        return config_from_dict(cls, d)
 
 
 # ------------------------------------------------------------------------------------------------------------

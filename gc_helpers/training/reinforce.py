@@ -37,6 +37,7 @@ import torch
 
 from .. import envs
 from ..checks import int_at_least, positive_float
+from ..config import config_from_dict, config_to_dict
 from ..policies import KINDS, GaussianPolicy, Normalizer, describe, from_description, make_policy
 
 OPTIMIZERS = ("sgd", "adam")
@@ -114,17 +115,11 @@ class TrainConfig:
             raise ValueError(f"init={self.init!r}: allowed: None, 'zero', 'study'")
 
     def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["betas"] = list(self.betas)
-        return d
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        d = {k: v for k, v in d.items() if k in known}
-        if "betas" in d:
-            d["betas"] = tuple(d["betas"])
-        return cls(**d)
+        return config_from_dict(cls, d)
 
     def sigma_at(self, iteration: int) -> float:
         """σ used to sample at outer iteration ``iteration`` (0-based)."""
