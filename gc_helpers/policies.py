@@ -60,6 +60,26 @@ class Normalizer:
         return cls(obs.mean(axis=0), np.maximum(obs.std(axis=0), min_std))
 
 
+def flat_parameters(module: torch.nn.Module) -> np.ndarray:
+    """A module's parameters as one vector (a copy), in ``parameters()`` order."""
+    return torch.nn.utils.parameters_to_vector(module.parameters()).detach().numpy().copy()
+
+
+def load_flat_parameters(module: torch.nn.Module, theta, what: str = "module"):
+    """Load a vector from ``flat_parameters`` into ``module`` (checked: its length and finite values); returns
+    the module."""
+    params = list(module.parameters())
+    t = torch.as_tensor(np.asarray(theta), dtype=params[0].dtype)
+    n = sum(p.numel() for p in params)
+    if t.shape != (n,):
+        raise ValueError(f"theta has shape {tuple(t.shape)}; expected ({n},) for this {what}")
+    if not torch.all(torch.isfinite(t)):
+        raise ValueError("theta contains NaN or inf")
+    with torch.no_grad():
+        torch.nn.utils.vector_to_parameters(t.clone(), params)
+    return module
+
+
 def n_features(kind: str, obs_dim: int) -> int:
     """Number of features φ(s) of a linear or quadratic mean."""
     if kind == "linear":
@@ -148,18 +168,11 @@ class GaussianPolicy(torch.nn.Module):
 
     def flat(self) -> np.ndarray:
         """θ as one float64 vector (a copy)."""
-        return torch.nn.utils.parameters_to_vector(self.parameters()).detach().numpy().copy()
+        return flat_parameters(self)
 
     def set_flat(self, theta) -> GaussianPolicy:
         """Load θ from a vector of length ``n_params``; returns self."""
-        t = torch.as_tensor(np.asarray(theta, dtype=np.float64))
-        if t.shape != (self.n_params,):
-            raise ValueError(f"theta has shape {tuple(t.shape)}; expected ({self.n_params},) for this policy")
-        if not torch.all(torch.isfinite(t)):
-            raise ValueError("theta contains NaN or inf")
-        with torch.no_grad():
-            torch.nn.utils.vector_to_parameters(t.clone(), self.parameters())
-        return self
+        return load_flat_parameters(self, theta, "policy")
 
     def with_flat(self, theta) -> GaussianPolicy:
         """A copy of this policy with parameters θ."""

@@ -42,6 +42,7 @@ import torch
 from .. import envs
 from ..checks import int_at_least
 from ..config import config_from_dict, config_to_dict
+from ..policies import flat_parameters, load_flat_parameters
 from .reinforce import _resolve, runs_dir  # noqa: F401  (data/runs/<name> or a folder)
 
 ADV_NORMS = ("batch", "minibatch", "none")
@@ -242,17 +243,10 @@ class Actor(torch.nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def flat(self) -> np.ndarray:
-        return torch.nn.utils.parameters_to_vector(self.parameters()).detach().numpy().copy()
+        return flat_parameters(self)
 
     def set_flat(self, theta) -> Actor:
-        t = torch.as_tensor(np.asarray(theta), dtype=self.log_std.dtype)
-        if t.shape != (self.n_params,):
-            raise ValueError(f"theta has shape {tuple(t.shape)}; expected ({self.n_params},) for this actor")
-        if not torch.all(torch.isfinite(t)):
-            raise ValueError("theta contains NaN or inf")
-        with torch.no_grad():
-            torch.nn.utils.vector_to_parameters(t.clone(), self.parameters())
-        return self
+        return load_flat_parameters(self, theta, "actor")
 
 
 class Critic(torch.nn.Module):
