@@ -25,6 +25,11 @@ ACTIONS STAY IN THE ACTION BOX [-1, 1]. MuJoCo clips controls outside the box, w
 unclipped value: a sequence with out-of-box actions would be credited with gradients the simulated robot never
 "took". Every search clips its candidates into the box before replaying and scoring them.
 
+EVERY TRAJECTORY IS A VALID EPISODE. A candidate chunk after which the env would end the episode (Ant: the torso
+leaves z ∈ [0.2, 1.0], by a jump or a fall) scores −inf, and with ``safety`` = n the robot must also stay healthy
+for n further steps of zero action, so that the search never walks into a state with no healthy way on. Without
+this rule a search finds that a jump (z > 1) adds cosine: states the trained policy never saw.
+
 Why greedy chunks: the open-loop dynamics are chaotic (a 1e-3 change of a few actions moves the next
 observation by ≈0.6), so a sequence can only be planned where its states are known: the prefix. Each chunk is
 chosen with the prefix fixed; whole-sequence re-planning (``refine_whole``) loses.
@@ -498,23 +503,33 @@ class _Traj:
 class _Scorer:
     """Replays candidate chunks (B, c, k) from a saved state; scores = cos² each adds to the span."""
 
-    def __init__(self, policy, span: IncrementalSpan, n_threads):
+    def __init__(self, policy, span: IncrementalSpan, n_threads, future_weight: float = 0.0, safety: int = 0):
         self.policy, self.span, self.n_threads = policy, span, n_threads
         self.env_steps = 0
-        self.future_weight = 0.0
+        self.future_weight, self.safety = future_weight, safety
 
     def replay(self, state, A):
         self.env_steps += A.shape[0] * A.shape[1]
         return envs.replay(state, A, n_threads=self.n_threads)
 
     def __call__(self, state, A):
-        rep = self.replay(state, A)
+        c = A.shape[1]
+        if self.safety:  # the chunk, then ``safety`` steps of zero action: a chunk must leave a way to carry on
+            rep = self.replay(state, np.concatenate([A, np.zeros((A.shape[0], self.safety, A.shape[2]))], axis=1))
+            ended = rep.terminated.any(axis=1)
+            rep = envs.Replay(*(getattr(rep, f)[:, : c + 1 if f in ("obs", "physics") else c]
+                                for f in envs.Replay.__dataclass_fields__))
+        else:
+            rep = self.replay(state, A)
+            ended = rep.terminated.any(axis=1)
         G = self.policy.score(rep.obs[:, :-1], A)
         gains = self.span.gains(G).numpy()
         if self.future_weight > 0:  # value of the state the chunk ends in: what its k free directions could add
             J = mean_jacobian(self.policy, rep.obs[:, -1])  # (B, k, P)
             gains = gains + self.future_weight * self.span.gains(J).numpy()
-        return gains, rep, G
+        # A compressed trajectory must be a valid episode: candidates after which the env would end it (Ant: the
+        # torso leaves z ∈ [0.2, 1.0], a jump or a fall), within the chunk or the safety margin, score −inf.
+        return np.where(ended, -np.inf, gains), rep, G
 
 
 def _project_directions(policy, span: IncrementalSpan, obs: np.ndarray, ridge: float) -> np.ndarray:
@@ -617,7 +632,7 @@ def _chunk_hill(ctx, state, init):
 
     def evaluate(A):
         gains, rep, G = ctx.scorer(state, A[None])
-        if not lbfgs:
+        if not lbfgs or not np.isfinite(gains[0]):
             return float(gains[0]), None, rep, G[0]
         Gall = np.concatenate([prefix, G[0].numpy()])
         a0 = np.concatenate([alpha_prev, np.zeros(len(A))]) if len(prefix) else None
@@ -640,6 +655,19 @@ def _chunk_hill(ctx, state, init):
     if lbfgs:
         ctx.alpha, ctx.lbfgs_cos = alpha, score
     return A, score, rep, G
+
+
+def _healthy_fallback(ctx, state, shape, best, tries: int = 4, batch: int = 64):
+    """When every candidate chunk ended unhealthy: random chunks of shrinking size (half the box, then a quarter,
+    …), the healthy one adding the most. If none is healthy the best candidate is kept; the search records the
+    step in ``settings["unhealthy_steps"]``."""
+    for j in range(tries):
+        A = ctx.rng.uniform(ctx.lo, ctx.hi, (batch, *shape)) * 0.5 ** (j + 1)
+        gains, rep, G = ctx.scorer(state, A)
+        i = int(np.argmax(gains))
+        if np.isfinite(gains[i]):
+            return A[i].copy(), float(gains[i]), _take(rep, i), G[i]
+    return best
 
 
 def _take(rep: envs.Replay, i: int) -> envs.Replay:
@@ -669,7 +697,7 @@ class _Ctx:
 
 
 CHUNK_METHODS = ("project", "cem", "project+cem", "random", "hill")
-DEFAULTS = dict(iters=3, restarts=1, lookahead=0, align=False, future_weight=0.0,
+DEFAULTS = dict(iters=3, restarts=1, lookahead=0, align=False, future_weight=0.0, safety=0,
                 ridge=1e-6, reach=1.0, damping=0.0, population=32, elites=6, cem_iters=4, sigma0=0.3,
                 sigma_decay=0.6, sigma_min=0.02, regression_step=0.0, project_refine=False, hill_alpha="lbfgs",
                 hill_iterations=200, hill_std=0.5, hill_patience=5, hill_std_min=1e-5)
@@ -725,6 +753,7 @@ def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: i
     int_at_least(opts["iters"], "iters", 0)
     int_at_least(opts["restarts"], "restarts")
     int_at_least(opts["lookahead"], "lookahead", 0)
+    int_at_least(opts["safety"], "safety", 0)
     check_sigma(policy.sigma)
     w = _check_vector(target.vector if isinstance(target, Target) else target, "target", size=policy.n_params)
     grid = _check_grid(lengths if lengths is not None else range(chunk, max_length + 1, chunk), max_length)
@@ -741,8 +770,7 @@ def _chunk_search(policy, w, max_length, chunk, method, seeds, grid, seed, env_i
     ctx.lo, ctx.hi = spec.act_low, spec.act_high
     ctx.rng = np.random.default_rng(envs.check_seed(seed))
     ctx.span = IncrementalSpan(w, capacity=max_length + 8)
-    ctx.scorer = _Scorer(policy, ctx.span, n_threads)
-    ctx.scorer.future_weight = float(opts["future_weight"])
+    ctx.scorer = _Scorer(policy, ctx.span, n_threads, float(opts["future_weight"]), int(opts["safety"]))
     ctx.cols, ctx.alpha, ctx.lbfgs_cos = [], None, float("nan")
     trajs = [_Traj(envs.reset_state(env_id, s)) for s in seeds]
     settings = {"max_length": max_length, "chunk": chunk, "seed": seed, "env_id": env_id, **opts}
@@ -750,8 +778,11 @@ def _chunk_search(policy, w, max_length, chunk, method, seeds, grid, seed, env_i
     t0 = time.perf_counter()
     total, j, gi = 0, 0, 0
 
+    unhealthy = []  # steps where no healthy chunk was found (the trajectory would have ended there)
+
     def partial(complete=True):
-        return _result(trajs, ctx.cols, w, order, rec, seeds, method, settings, complete)
+        return _result(trajs, ctx.cols, w, order, rec, seeds, method, {**settings, "unhealthy_steps": unhealthy},
+                       complete)
 
     try:
         while total < max_length:
@@ -772,7 +803,11 @@ def _chunk_search(policy, w, max_length, chunk, method, seeds, grid, seed, env_i
                 best = _chunk_cem(ctx, tr.state, proj[0], best=proj)
             else:
                 best = _chunk_hill(ctx, tr.state, init)
+            if not np.isfinite(best[1]):
+                best = _healthy_fallback(ctx, tr.state, init.shape, best)
             A, _, rep, G = best
+            if rep.terminated[0, :c].any():
+                unhealthy.append(tr.length + int(np.argmax(rep.terminated[0, :c])))
             A, G = A[:c], torch.as_tensor(G).reshape(-1, w.size)[:c]  # commit c steps (lookahead: more optimised)
             ctx.span.add(G)
             ctx.cols.append(G.numpy())

@@ -1,5 +1,7 @@
 """Tests for gc_helpers.compression: best α (exact vs L-BFGS vs none), the incremental span, searches, errors."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -134,6 +136,40 @@ def test_project_search_beats_random_actions(small_problem):
     # the stored observations are what a fresh replay of the actions gives
     rep = envs.replay(envs.reset_state("Ant-v5", 42), proj.actions)
     np.testing.assert_array_equal(rep.obs, proj.obs)
+
+
+def _lifted(z, vz=0.0, seed=42):
+    """Ant's reset state with the torso moved to height z and given upward velocity vz."""
+    start = envs.reset_state("Ant-v5", seed)
+    p = start.physics.copy()
+    p[1 + 2], p[1 + 15 + 2] = z, vz  # physics = [time, qpos (x, y, z, …), qvel (vx, vy, vz, …), …]
+    return dataclasses.replace(start, physics=p)
+
+
+def test_unhealthy_or_unsafe_candidates_score_minus_inf(small_problem):
+    pol, target = small_problem
+    A = np.full((3, 1, 8), 0.2)
+
+    def score(start, safety):
+        return C._Scorer(pol, C.IncrementalSpan(target.vector), 1, safety=safety)(start, A)[0]
+
+    assert np.isfinite(score(_lifted(0.75), 0)).all()
+    assert np.isneginf(score(_lifted(1.5), 0)).all()  # above Ant's healthy range z ∈ [0.2, 1.0]: the episode ends
+    # rising at 1.5 m/s from 0.9 m: healthy after this step, over 1.0 m within the next 10 (zero-action) steps
+    assert np.isfinite(score(_lifted(0.9, 1.5), 0)).all()
+    assert np.isneginf(score(_lifted(0.9, 1.5), 10)).all()
+
+
+def test_search_records_steps_without_a_healthy_chunk(small_problem, monkeypatch):
+    pol, target = small_problem
+    res = C.chunk_search(pol, target, max_length=10, chunk=5, method="project", seed=0, reach=0.3, safety=5)
+    assert res.settings["unhealthy_steps"] == []
+    rep = envs.replay(envs.reset_state("Ant-v5", 42), res.actions)
+    assert not rep.terminated.any()
+    high = _lifted(1.5)
+    monkeypatch.setattr(envs, "reset_state", lambda env_id, seed: high)
+    res = C.chunk_search(pol, target, max_length=10, chunk=5, method="project", seed=0)
+    assert res.settings["unhealthy_steps"] == [0, 5]
 
 
 def test_cem_and_hill_climb_run(small_problem):
