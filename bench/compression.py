@@ -77,7 +77,7 @@ def main(argv=None):
     ours = {}
     for label, kw in (("ours fast (RECOMMENDED)", C.RECOMMENDED), ("ours best (BEST)", C.BEST)):
         kw = {**kw, **json.loads(args.ours)}
-        ours[label] = C.chunk_search(policy, target, max_length=490, lengths=C.STUDY_GRID, **kw)
+        ours[label] = C.search(policy, target, max_length=490, lengths=C.STUDY_GRID, **kw)
         print(f"{label}: {kw}")
         row(label, ours[label], (50, 100, 200, 300, 490))
     if args.skip_baseline:

@@ -710,6 +710,16 @@ BEST = dict(method="project+cem", chunk=5, reach=0.3, iters=3, restarts=4, popul
             sigma0=0.1, future_weight=0.3)
 
 
+def search(policy: GaussianPolicy, target, staged: dict | None = None, **kw) -> SearchResult:
+    """``chunk_search(policy, target, **kw)``, or with ``staged`` (a dict of stages, width, branch, n_workers)
+    ``staged_search`` over such searches: the one call that takes ``RECOMMENDED`` or ``BEST``."""
+    if staged is None:
+        return chunk_search(policy, target, **kw)
+    if not isinstance(staged, dict):
+        raise ValueError(f"staged={staged!r}: must be None or a dict of staged_search options")
+    return staged_search(policy, target, **staged, **kw)
+
+
 def sweep_options() -> dict:
     """chunk_search settings of the current preset: RECOMMENDED under GC_FAST=1, else BEST."""
     from .config import pick
@@ -720,7 +730,7 @@ def sweep_options() -> dict:
 def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: int = 10,
                  method: str = "project", reset_seeds=(STUDY_RESET_SEED,), lengths=None, seed: int = 0,
                  env_id: str = "Ant-v5", n_threads: int | None = None, torch_n_threads: int | None = 1,
-                 callback: Callable[[dict], object] | None = None, **options) -> SearchResult:
+                 callback: Callable[[dict], object] | None = None, prefix=None, **options) -> SearchResult:
     """Grow action sequences ``chunk`` steps at a time up to ``max_length`` steps in total, greedily: each chunk is
     optimised with the prefix fixed, replayed from the prefix's saved MuJoCo state (``envs.advance``), and scored
     by the cos² it adds to the span of the prefix's gradients (``IncrementalSpan``: only its own columns cost).
@@ -736,6 +746,8 @@ def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: i
     ``lookahead`` > 0 optimises ``chunk + lookahead`` steps but commits only the first ``chunk`` (receding horizon).
     With several ``reset_seeds`` the chunks go round-robin to K trajectories sharing one α-span.
     ``lengths``: the total lengths at which the curve is recorded (default: every chunk boundary).
+    ``prefix`` (L0, k): actions to start from (one reset seed only): they are replayed and kept, and the search
+    grows the sequence from L0 to ``max_length`` (``staged_search`` branches this way).
     ``callback(info)`` runs after each grid length with {"length", "cosine", "seconds", "env_steps",
     "partial"}, where ``partial()`` builds the SearchResult so far (``sweep`` saves it). A KeyboardInterrupt
     returns what was built so far with ``complete=False``. Actions are kept inside the box [-1, 1].
@@ -756,14 +768,21 @@ def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: i
     int_at_least(opts["safety"], "safety", 0)
     check_sigma(policy.sigma)
     w = _check_vector(target.vector if isinstance(target, Target) else target, "target", size=policy.n_params)
+    if prefix is not None:
+        prefix = envs.check_actions(prefix, envs.env_spec(env_id).act_dim, ndim=2)
+        n_seeds = len(_seeds(reset_seeds))
+        if n_seeds != 1 or len(prefix) >= max_length:
+            raise ValueError(f"prefix of {len(prefix)} steps: needs one reset seed (got {n_seeds}) and fewer "
+                             f"steps than max_length={max_length}")
     grid = _check_grid(lengths if lengths is not None else range(chunk, max_length + 1, chunk), max_length)
     seeds = _seeds(reset_seeds)
     with torch_threads(torch_n_threads):
         return _chunk_search(policy, w, max_length, chunk, method, seeds, grid, seed, env_id, n_threads, callback,
-                             opts)
+                             opts, prefix)
 
 
-def _chunk_search(policy, w, max_length, chunk, method, seeds, grid, seed, env_id, n_threads, callback, opts):
+def _chunk_search(policy, w, max_length, chunk, method, seeds, grid, seed, env_id, n_threads, callback, opts,
+                  prefix=None):
     spec = envs.env_spec(env_id)
     ctx = _Ctx()
     ctx.policy, ctx.w, ctx.opts = policy, w, opts
@@ -779,6 +798,21 @@ def _chunk_search(policy, w, max_length, chunk, method, seeds, grid, seed, env_i
     total, j, gi = 0, 0, 0
 
     unhealthy = []  # steps where no healthy chunk was found (the trajectory would have ended there)
+    if prefix is not None:  # replay the given start of the sequence and take its gradients as the span so far
+        tr = trajs[0]
+        rep = envs.replay(tr.state, prefix[None], n_threads=n_threads)
+        G = policy.score(rep.obs[0, :-1], prefix)
+        ctx.span.add(G)
+        ctx.cols.append(G.numpy())
+        order.extend((0, i) for i in range(len(prefix)))
+        tr.actions.append(prefix.copy())
+        tr.obs.append(rep.obs[0, 1:])
+        tr.physics.append(rep.physics[0, 1:])
+        tr.state = envs.advance(tr.state, prefix)
+        unhealthy += [int(np.argmax(rep.terminated[0]))] if rep.terminated.any() else []
+        ctx.scorer.env_steps += 2 * len(prefix)
+        total = len(prefix)
+        gi = int(np.searchsorted(grid, total, side="right"))
 
     def partial(complete=True):
         return _result(trajs, ctx.cols, w, order, rec, seeds, method, {**settings, "unhealthy_steps": unhealthy},
@@ -870,6 +904,88 @@ def hill_climb(policy: GaussianPolicy, target, max_length: int = 490, alpha: str
                         hill_patience=patience, hill_std_min=std_min, **kw)
 
 
+def staged_search(policy: GaussianPolicy, target, max_length: int = 490, stages=(160, 330), width: int = 2,
+                  branch: int = 2, seed: int = 0, lengths=None, n_workers: int = 1,
+                  callback: Callable[[dict], object] | None = None, **search_kw) -> SearchResult:
+    """Successive selection over whole searches: ``width`` × ``branch`` independent ``chunk_search`` runs (seeds
+    ``seed``, ``seed`` + 1, …) grow sequences to the first stage length; the ``width`` best (healthy first, then
+    by cosine) are kept, each is continued by ``branch`` runs (``prefix``) to the next stage, and so on to
+    ``max_length``. The cost is about width × branch single searches, spread over ``n_workers`` processes.
+
+    Why: one greedy search is a chaotic process (a change of 1e-8 in one action changes the states 150 steps
+    later), so its final cosine varies from seed to seed; the cosine reached at an early stage predicts the final
+    one, so branching from the best prefixes spends the budget where it pays. The returned curve is the winning
+    lineage's; ``seconds`` and ``env_steps`` count every run up to the end of the stage that reached each length.
+    ``settings["stage_cosines"]`` lists every run's cosine per stage. ``callback(info)`` runs after each stage
+    with {"length", "cosine", "seconds", "env_steps", "partial"} as in ``chunk_search``. Other keywords go to
+    ``chunk_search``.
+    """
+    max_length = int_at_least(max_length, "max_length")
+    width, branch = int_at_least(width, "width"), int_at_least(branch, "branch")
+    n_workers = int_at_least(n_workers, "n_workers")
+    ends = sorted({int_at_least(e, "stages") for e in stages if int(e) < max_length}) + [max_length]
+    grid = _check_grid(lengths if lengths is not None else range(10, max_length + 1, 10), max_length)
+    t0, steps, run = time.perf_counter(), 0, 0
+    nodes = [(None, {k: [] for k in ("lengths", "curve", "curve_lbfgs", "seconds", "env_steps")})]
+    stage_cosines = []
+    pool = None
+    if n_workers > 1:
+        import concurrent.futures
+        import multiprocessing
+
+        pool = concurrent.futures.ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def stitched_result(node, complete=True):
+        best, rec = node
+        settings = {**best.settings, "stages": list(ends), "width": width, "branch": branch, "seed": seed,
+                    "runs": run, "stage_cosines": stage_cosines}
+        return SearchResult(best.actions, best.obs, best.physics, best.order, best.alpha, best.direction,
+                            best.cosine, np.asarray(rec["lengths"], dtype=int), np.asarray(rec["curve"], dtype=float),
+                            np.asarray(rec["curve_lbfgs"], dtype=float), np.asarray(rec["seconds"], dtype=float),
+                            np.asarray(rec["env_steps"], dtype=np.int64), best.reset_seeds,
+                            f"staged {best.method}", settings, complete and best.complete)
+
+    try:
+        for end in ends:
+            jobs = []
+            for parent, rec in nodes:
+                for _ in range(width * branch if parent is None else branch):
+                    kw = dict(search_kw, max_length=end, seed=seed + run, lengths=grid[grid <= end],
+                              prefix=None if parent is None else parent.actions[0])
+                    if pool is not None:
+                        kw["n_threads"] = 1
+                    jobs.append((rec, pool.submit(chunk_search, policy, target, **kw) if pool else kw))
+                    run += 1
+            children = []
+            for rec, job in jobs:
+                res = job.result() if pool else chunk_search(policy, target, **job)
+                steps += int(res.env_steps[-1]) if res.env_steps.size else 0
+                children.append((res, rec))
+            secs = time.perf_counter() - t0
+            stitched = []
+            for res, rec in children:
+                new = {k: list(v) for k, v in rec.items()}
+                for k, v in (("lengths", res.lengths), ("curve", res.curve), ("curve_lbfgs", res.curve_lbfgs),
+                             ("seconds", [secs] * res.lengths.size), ("env_steps", [steps] * res.lengths.size)):
+                    new[k] += list(v)
+                stitched.append((res, new))
+            stitched.sort(key=lambda x: (not x[0].settings.get("unhealthy_steps"), x[0].cosine), reverse=True)
+            stage_cosines.append([round(float(r.cosine), 4) for r, _ in stitched])
+            nodes = stitched[:width]
+            if callback is not None:
+                callback({"length": end, "cosine": nodes[0][0].cosine, "cosine_lbfgs": float("nan"),
+                          "seconds": secs, "env_steps": steps,
+                          "partial": lambda complete=False, n=nodes[0]: stitched_result(n, complete)})
+    except KeyboardInterrupt:
+        if nodes[0][0] is None:
+            raise
+        return stitched_result(nodes[0], complete=False)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return stitched_result(nodes[0])
+
+
 # ------------------------------------------------------------------------------------------------------------
 # Sweeps: cosine vs length, saved as data/compressed/<name>/
 
@@ -933,8 +1049,8 @@ def sweep(policy: GaussianPolicy, target: Target, name: str | None = None, metho
             callback(info)
 
     try:
-        res = chunk_search(policy, target, max_length=int(grid[-1]), method=method, lengths=grid,
-                           callback=on_length, **search_kw)
+        res = search(policy, target, max_length=int(grid[-1]), method=method, lengths=grid, callback=on_length,
+                     **search_kw)
     finally:
         if bar is not None:
             bar.close()

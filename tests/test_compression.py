@@ -225,3 +225,41 @@ def test_box_step_keeps_direction_and_box():
     cross = (a - mu) / u
     np.testing.assert_allclose(cross, cross[:, :1] * np.ones((1, 4)), atol=1e-12)  # a − μ ∝ u
     assert np.allclose(np.abs(a).max(1), 1.0) or np.all(np.isclose(np.abs(a), 1.0).any(1))  # reaches the box
+
+
+def test_prefix_is_kept_and_continued(small_problem):
+    pol, target = small_problem
+    first = C.chunk_search(pol, target, max_length=5, chunk=5, method="project", seed=0, reach=0.3)
+    more = C.chunk_search(pol, target, max_length=10, chunk=5, method="project", seed=1, reach=0.3,
+                          prefix=first.actions[0])
+    np.testing.assert_array_equal(more.actions[0, :5], first.actions[0])
+    assert list(more.lengths) == [10] and more.cosine >= first.cosine - 1e-12
+    assert C.best_alpha_exact(more.grads(pol), target.vector).cosine == pytest.approx(more.cosine, abs=1e-9)
+    with pytest.raises(ValueError, match="prefix"):
+        C.chunk_search(pol, target, max_length=10, prefix=first.actions[0], reset_seeds=(42, 7))
+    with pytest.raises(ValueError, match="prefix"):
+        C.chunk_search(pol, target, max_length=5, prefix=first.actions[0])
+
+
+def test_staged_search_keeps_the_best_lineage(small_problem):
+    pol, target = small_problem
+    kw = dict(max_length=10, chunk=5, method="project", reach=0.3, lengths=(5, 10))
+    res = C.staged_search(pol, target, stages=(5,), width=1, branch=2, **kw)
+    cos = res.settings["stage_cosines"]
+    assert [len(c) for c in cos] == [2, 2] and res.settings["runs"] == 4
+    assert res.cosine == pytest.approx(max(cos[-1]), abs=1e-4) and res.curve[0] == pytest.approx(max(cos[0]), abs=1e-4)
+    assert list(res.lengths) == [5, 10] and np.all(np.diff(res.seconds) >= 0)
+    # the winner of stage 1 (seed 0 or 1) is the prefix of the final sequence
+    firsts = [C.chunk_search(pol, target, seed=s, **dict(kw, max_length=5, lengths=(5,))) for s in (0, 1)]
+    winner = max(firsts, key=lambda r: r.cosine)
+    np.testing.assert_array_equal(res.actions[0, :5], winner.actions[0])
+    # and the whole sequence replays to the same cosine
+    rep = envs.replay(envs.reset_state("Ant-v5", 42), res.actions)
+    G = pol.score(rep.obs[0, :-1], res.actions[0]).numpy()
+    assert C.best_alpha_exact(G, target.vector).cosine == pytest.approx(res.cosine, abs=1e-9)
+    same = C.search(pol, target, staged=dict(stages=(5,), width=1, branch=2), **kw)
+    assert same.cosine == res.cosine  # search() dispatches, and the same seeds give the same result
+    with pytest.raises(ValueError, match="width"):
+        C.staged_search(pol, target, width=0, **kw)
+    with pytest.raises(ValueError, match="staged"):
+        C.search(pol, target, staged=3, **kw)
