@@ -83,7 +83,9 @@ def compression_table() -> list[str]:
         ref = study.get(series, {}).get(490)
         ref_txt = f"{ref:.3f}" if ref is not None and m.get("policy", {}).get("policy_kind") == "quadratic" else "–"
         seconds = art["seconds"]
-        lines.append(f"| {art.path.name} | {m.get('run') or '–'} | {m.get('target_name')} | {m.get('method')} | "
+        st = m.get("settings", {})
+        method = m.get("method") + (f" (staged {st['width']}×{st['branch']})" if "stages" in st else "")
+        lines.append(f"| {art.path.name} | {m.get('run') or '–'} | {m.get('target_name')} | {method} | "
                      f"{cells} | {null:.3f} | {ref_txt} | {_fmt_time(float(seconds[-1]) if len(seconds) else None)} |")
     return lines
 

@@ -263,3 +263,13 @@ def test_staged_search_keeps_the_best_lineage(small_problem):
         C.staged_search(pol, target, width=0, **kw)
     with pytest.raises(ValueError, match="staged"):
         C.search(pol, target, staged=3, **kw)
+
+
+@pytest.mark.parametrize("name", ["RECOMMENDED", "BEST"])
+def test_shipped_settings_run_through_search(small_problem, name):
+    pol, target = small_problem
+    kw = dict(getattr(C, name))
+    if "staged" in kw:  # the same options on a tiny problem: one process, stages at 5 steps
+        kw["staged"] = dict(kw["staged"], stages=(5,), width=1, branch=1, n_workers=1)
+    res = C.search(pol, target, max_length=10, lengths=(5, 10), **kw)
+    assert res.length == 10 and res.settings["safety"] == 10 and not res.settings["unhealthy_steps"]
