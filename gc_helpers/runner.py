@@ -63,7 +63,7 @@ def main(argv=None) -> int:
         t0 = time.time()
         print(f"▶ {path.name} …", flush=True)
         try:
-            execute(path, out / path.name, fast=fast)
+            execute(path, out / path.name, fast=fast, timeout=600 if fast else 3600)  # full: long cells
             print(f"  ✓ {time.time() - t0:6.1f} s", flush=True)
         except Exception as err:  # report and go on: one broken notebook should not hide the others
             failed.append(path.name)

