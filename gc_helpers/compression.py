@@ -636,7 +636,8 @@ def _chunk_hill(ctx, state, init):
         if not lbfgs or not np.isfinite(gains[0]):
             return float(gains[0]), None, rep, G[0]
         Gall = np.concatenate([prefix, G[0].numpy()])
-        a0 = np.concatenate([alpha_prev, np.zeros(len(A))]) if len(prefix) else None
+        a0 = np.concatenate([alpha_prev, np.zeros(len(A))]) if len(prefix) and len(alpha_prev) == len(prefix) \
+            else None  # (after a fallback chunk the kept α is gone: start from ones, as at L = 0)
         fit = best_alpha_lbfgs(Gall, ctx.w, alpha0=a0)
         return fit.cosine, fit.alpha, rep, G[0]
 
@@ -653,8 +654,8 @@ def _chunk_hill(ctx, state, init):
             fails += 1
             if fails >= o["hill_patience"]:
                 std, fails = std / 2, 0
-    if lbfgs:
-        ctx.alpha, ctx.lbfgs_cos = alpha, score
+    if lbfgs:  # no healthy candidate: the search falls back to another chunk, whose α L-BFGS has not seen
+        ctx.alpha, ctx.lbfgs_cos = (alpha, score) if np.isfinite(score) else (None, float("nan"))
     return A, score, rep, G
 
 
