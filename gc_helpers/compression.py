@@ -514,15 +514,11 @@ class _Scorer:
         return envs.replay(state, A, n_threads=self.n_threads)
 
     def __call__(self, state, A):
-        c = A.shape[1]
-        if self.safety:  # the chunk, then ``safety`` steps of zero action: a chunk must leave a way to carry on
-            rep = self.replay(state, np.concatenate([A, np.zeros((A.shape[0], self.safety, A.shape[2]))], axis=1))
-            ended = rep.terminated.any(axis=1)
-            rep = envs.Replay(*(getattr(rep, f)[:, : c + 1 if f in ("obs", "physics") else c]
-                                for f in envs.Replay.__dataclass_fields__))
-        else:
-            rep = self.replay(state, A)
-            ended = rep.terminated.any(axis=1)
+        # the chunk, then ``safety`` steps of zero action: a chunk must leave a way to carry on
+        coast = np.zeros((A.shape[0], self.safety, A.shape[2]))
+        rep = self.replay(state, np.concatenate([A, coast], axis=1) if self.safety else A)
+        ended = rep.terminated.any(axis=1)
+        rep = _sub_replay(rep, slice(None), A.shape[1])
         G = self.policy.score(rep.obs[:, :-1], A)
         gains = self.span.gains(G).numpy()
         if self.future_weight > 0:  # value of the state the chunk ends in: what its k free directions could add
@@ -672,8 +668,16 @@ def _healthy_fallback(ctx, state, shape, best, tries: int = 4, batch: int = 64):
     return best
 
 
+def _sub_replay(rep: envs.Replay, rows, n_steps: int | None = None) -> envs.Replay:
+    """The replays ``rows`` of ``rep``, cut to their first ``n_steps`` steps (obs and physics keep one more)."""
+    steps = slice(None) if n_steps is None else slice(n_steps)
+    states = slice(None) if n_steps is None else slice(n_steps + 1)
+    return envs.Replay(*(getattr(rep, f)[rows, states if f in ("obs", "physics") else steps]
+                         for f in envs.Replay.__dataclass_fields__))
+
+
 def _take(rep: envs.Replay, i: int) -> envs.Replay:
-    return envs.Replay(*(getattr(rep, f)[i : i + 1] for f in envs.Replay.__dataclass_fields__))
+    return _sub_replay(rep, slice(i, i + 1))
 
 
 def _check_grid(lengths, max_length) -> np.ndarray:
@@ -724,13 +728,6 @@ def search(policy: GaussianPolicy, target, staged: dict | None = None, **kw) -> 
     if not isinstance(staged, dict):
         raise ValueError(f"staged={staged!r}: must be None or a dict of staged_search options")
     return staged_search(policy, target, **staged, **kw)
-
-
-def sweep_options() -> dict:
-    """chunk_search settings of the current preset: RECOMMENDED under GC_FAST=1, else BEST."""
-    from .config import pick
-
-    return dict(pick(RECOMMENDED, BEST))
 
 
 def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: int = 10,
@@ -804,19 +801,24 @@ def _chunk_search(policy, w, max_length, chunk, method, seeds, grid, seed, env_i
     total, j, gi = 0, 0, 0
 
     unhealthy = []  # steps where no healthy chunk was found (the trajectory would have ended there)
-    if prefix is not None:  # replay the given start of the sequence and take its gradients as the span so far
-        tr = trajs[0]
-        rep = envs.replay(tr.state, prefix[None], n_threads=n_threads)
-        G = policy.score(rep.obs[0, :-1], prefix)
+
+    def commit(ti, A, rep, G):
+        """Keep the chunk A (c, k) of trajectory ti: its gradients G join the span, the state moves on."""
+        tr, c = trajs[ti], len(A)
+        if rep.terminated[0, :c].any():
+            unhealthy.append(tr.length + int(np.argmax(rep.terminated[0, :c])))
         ctx.span.add(G)
         ctx.cols.append(G.numpy())
-        order.extend((0, i) for i in range(len(prefix)))
-        tr.actions.append(prefix.copy())
-        tr.obs.append(rep.obs[0, 1:])
-        tr.physics.append(rep.physics[0, 1:])
-        tr.state = envs.advance(tr.state, prefix)
-        unhealthy += [int(np.argmax(rep.terminated[0]))] if rep.terminated.any() else []
-        ctx.scorer.env_steps += 2 * len(prefix)
+        order.extend((ti, tr.length + i) for i in range(c))
+        tr.actions.append(A)
+        tr.obs.append(rep.obs[0, 1 : c + 1])
+        tr.physics.append(rep.physics[0, 1 : c + 1])
+        tr.state = envs.advance(tr.state, A)  # the saved state after the chunk, warm start included
+        ctx.scorer.env_steps += c
+
+    if prefix is not None:  # replay the given start of the sequence and take its gradients as the span so far
+        rep = ctx.scorer.replay(trajs[0].state, prefix[None])
+        commit(0, prefix.copy(), rep, policy.score(rep.obs[0, :-1], prefix))
         total = len(prefix)
         gi = int(np.searchsorted(grid, total, side="right"))
 
@@ -846,17 +848,8 @@ def _chunk_search(policy, w, max_length, chunk, method, seeds, grid, seed, env_i
             if not np.isfinite(best[1]):
                 best = _healthy_fallback(ctx, tr.state, init.shape, best)
             A, _, rep, G = best
-            if rep.terminated[0, :c].any():
-                unhealthy.append(tr.length + int(np.argmax(rep.terminated[0, :c])))
-            A, G = A[:c], torch.as_tensor(G).reshape(-1, w.size)[:c]  # commit c steps (lookahead: more optimised)
-            ctx.span.add(G)
-            ctx.cols.append(G.numpy())
-            order.extend((ti, tr.length + i) for i in range(c))
-            tr.actions.append(A)
-            tr.obs.append(rep.obs[0, 1 : c + 1])
-            tr.physics.append(rep.physics[0, 1 : c + 1])
-            tr.state = envs.advance(tr.state, A)  # the saved state after the chunk, warm start included
-            ctx.scorer.env_steps += c
+            # commit c steps (with lookahead, more were optimised)
+            commit(ti, A[:c], rep, torch.as_tensor(G).reshape(-1, w.size)[:c])
             total += c
             if gi < grid.size and total >= grid[gi]:
                 gi += 1
