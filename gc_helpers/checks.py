@@ -30,3 +30,22 @@ def check_seed(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed={seed!r}: must be a non-negative integer")
     return int(seed)
+
+
+def finite_array(value, name: str, ndim: int | None = None, dtype=np.float64, allow_empty: bool = False) -> np.ndarray:
+    """``value`` as a numpy array of ``dtype`` if every entry is finite (no NaN or inf), it has ``ndim`` dimensions
+    (when given) and is not empty (unless ``allow_empty``). The error names the argument and the first bad entry."""
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name}: must be an array of numbers ({err})") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} has shape {arr.shape}: expected {ndim} dimension(s)")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty (shape {arr.shape}): expected at least one entry")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} has {int(bad.sum())} non-finite entr{'y' if bad.sum() == 1 else 'ies'} "
+                         f"(first at index {first}: {arr[first]}); NaN and inf are not allowed")
+    return arr
