@@ -1,0 +1,150 @@
+"""data/MANIFEST.json: the size and sha256 of every shipped file under data/, and the command that made each artifact.
+
+Taught in notebooks/02_train_quadratic_agent.ipynb (where shipped runs come from). tests/test_manifest.py checks
+data/ against it, so a shipped file that changed (a notebook or a bench script rewrote it, a bad copy, a swap) is
+named instead of silently used:
+
+    .venv/bin/python -m gc_helpers.manifest --check     # name every changed, missing or extra file
+    .venv/bin/python -m gc_helpers.manifest --write     # record data/ as it is now (keeps recorded commands)
+    .venv/bin/python -m gc_helpers.manifest --write --command "CMD" runs/new_run   # ... and record CMD for it
+
+An artifact is a folder holding meta.json and arrays.npz (its name is the folder relative to data/, e.g.
+``runs/ant_quad_sgd``); any other file is its own entry. New entries without a command get "see git log".
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+NAME = "MANIFEST.json"
+DEFAULT_COMMAND = "see git log"
+ARTIFACT_FILES = ("meta.json", "arrays.npz")
+
+
+def data_root() -> Path:
+    from .config import data_dir
+
+    return data_dir()
+
+
+def file_entry(path: Path) -> dict:
+    """{"size": bytes, "sha256": hex digest} of one file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def artifact_of(name: str) -> str:
+    """The entry a file belongs to: its folder for meta.json / arrays.npz, else the file itself."""
+    parent, _, base = name.rpartition("/")
+    return parent if base in ARTIFACT_FILES and parent else name
+
+
+def shipped_files(root: Path) -> list[str]:
+    """Every file under ``root`` but the manifest (hidden ones too, e.g. a leftover ``.<name>.old``), POSIX paths."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name != NAME)
+
+
+def read(root: Path | None = None) -> dict:
+    """The manifest of ``root`` (default data/); an empty one if there is none yet."""
+    path = (root or data_root()) / NAME
+    if not path.is_file():
+        return {"files": {}, "commands": {}}
+    manifest = json.loads(path.read_text())
+    if not isinstance(manifest, dict) or not {"files", "commands"} <= set(manifest):
+        raise ValueError(f"{path}: expected a JSON object with 'files' and 'commands'; regenerate it with "
+                         "`python -m gc_helpers.manifest --write`")
+    return manifest
+
+
+def build(root: Path, commands: dict | None = None) -> dict:
+    """A manifest of ``root`` as it is now; ``commands`` (entry -> command) are kept for entries still there."""
+    files = {name: file_entry(root / name) for name in shipped_files(root)}
+    entries = sorted({artifact_of(name) for name in files})
+    commands = commands or {}
+    return {"about": "size and sha256 of every shipped file under data/ and the command that made each entry; "
+                     "check with `python -m gc_helpers.manifest --check`, regenerate with `make manifest`",
+            "files": files, "commands": {e: commands.get(e, DEFAULT_COMMAND) for e in entries}}
+
+
+def write(root: Path | None = None, command: str | None = None, entries=()) -> Path:
+    """Record ``root`` (default data/) in its MANIFEST.json, keeping the recorded commands; ``command`` is recorded
+    for ``entries`` (or, if none are named, for every entry that has no command yet)."""
+    root = root or data_root()
+    commands = dict(read(root)["commands"])
+    manifest = build(root, commands)
+    unknown = [e for e in entries if e not in manifest["commands"]]
+    if unknown:
+        raise ValueError(f"entries {unknown} are not under {root}; entries are e.g. {list(manifest['commands'])[:3]}")
+    if command is not None:
+        for entry in entries or [e for e in manifest["commands"] if e not in commands]:
+            manifest["commands"][entry] = command
+    path = root / NAME
+    path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def differences(root: Path | None = None) -> list[str]:
+    """Every file of ``root`` (default data/) that differs from its manifest: changed, missing or extra."""
+    root = root or data_root()
+    recorded = read(root)["files"]
+    present = set(shipped_files(root))
+    out = [f"missing: data/{name} (restore it with `git checkout -- data/{name}`)"
+           for name in sorted(set(recorded) - present)]
+    out += [f"extra: data/{name} (not in {NAME}: delete it, or record it with "
+            f"`python -m gc_helpers.manifest --write --command '<how it was made>' {artifact_of(name)}`)"
+            for name in sorted(present - set(recorded))]
+    for name in sorted(present & set(recorded)):
+        now, then = file_entry(root / name), recorded[name]
+        if now != then:
+            out.append(f"changed: data/{name} (size {then['size']} -> {now['size']}, sha256 {then['sha256'][:12]}… "
+                       f"-> {now['sha256'][:12]}…; restore it with `git checkout -- data/{name}`, or if it was "
+                       f"regenerated on purpose ({command_for(artifact_of(name), root)}), run `make manifest`)")
+    return out
+
+
+def command_for(entry: str, root: Path | None = None) -> str | None:
+    """The command recorded for ``entry`` (e.g. "runs/ant_quad_sgd"), or None if there is none."""
+    try:
+        return read(root)["commands"].get(entry)
+    except (OSError, ValueError):
+        return None
+
+
+def shipped_name(path) -> str | None:
+    """``path`` relative to data/ as a POSIX string if it lies under data/, else None."""
+    try:
+        return Path(path).resolve().relative_to(data_root().resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--check", action="store_true", help="name every changed, missing or extra file; exit 1 if any")
+    mode.add_argument("--write", action="store_true", help="record data/ as it is now, keeping recorded commands")
+    ap.add_argument("--command", default=None, help="with --write: the command that made ENTRY (default: every "
+                                                    "new entry)")
+    ap.add_argument("entries", nargs="*", metavar="ENTRY", help="with --command: entries such as runs/ant_quad_sgd")
+    args = ap.parse_args(argv)
+    if args.entries and args.command is None:
+        ap.error("ENTRY needs --command")
+    if args.write:
+        print(f"wrote {write(command=args.command, entries=args.entries)}")
+        return 0
+    problems = differences()
+    for line in problems:
+        print(line)
+    print(f"{len(problems)} file(s) differ from data/{NAME}" if problems else f"data/ matches data/{NAME}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
