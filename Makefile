@@ -41,3 +41,6 @@ strip: $(STAMP)
 
 clean:
 	rm -rf out figures videos/*.mp4 videos/*.gif
+
+manifest: $(STAMP)
+	$(BIN)/python -m gc_helpers.manifest --write
