@@ -17,12 +17,21 @@ def int_at_least(value, name: str, low: int = 1) -> int:
     return int(value)
 
 
+def _finite_number(value, name: str, zero_allowed: bool) -> float:
+    if (isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating)
+            or not math.isfinite(value) or value < 0 or (value == 0 and not zero_allowed)):
+        raise ValueError(f"{name}={value!r}: must be a finite number {'>=' if zero_allowed else '>'} 0")
+    return float(value)
+
+
 def positive_float(value, name: str) -> float:
     """``value`` as a float if it is a finite number (not a bool) > 0."""
-    if (isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating)
-            or not math.isfinite(value) or value <= 0):
-        raise ValueError(f"{name}={value!r}: must be a finite number > 0")
-    return float(value)
+    return _finite_number(value, name, zero_allowed=False)
+
+
+def non_negative_float(value, name: str) -> float:
+    """``value`` as a float if it is a finite number (not a bool) >= 0."""
+    return _finite_number(value, name, zero_allowed=True)
 
 
 def check_seed(seed) -> int:

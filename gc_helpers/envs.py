@@ -24,7 +24,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from .checks import check_seed, int_at_least
+from .checks import check_seed, finite_array, int_at_least, non_negative_float
 
 # env id -> (gymnasium kwargs, first qpos index kept in the observation, whether qvel is clipped to ±10)
 _TASKS: dict[str, tuple[dict, int, bool]] = {
@@ -123,15 +123,39 @@ def reset_state(env_id: str, seed: int) -> StartState:
         return StartState(env_id, physics, u.data.qacc_warmstart.copy(), np.asarray(obs, dtype=np.float64))
 
 
-def obs_from_physics(env_id: str, physics: np.ndarray) -> np.ndarray:
+def obs_from_physics(env_id: str, physics) -> np.ndarray:
     """Observations from full physics states (..., state_dim) -> (..., obs_dim), as the env computes them."""
-    model = _model_env(check_env_id(env_id)).unwrapped.model
+    state_dim = env_spec(check_env_id(env_id)).state_dim
+    p = finite_array(physics, "physics")
+    if p.shape[-1] != state_dim:
+        raise ValueError(f"physics has shape {p.shape}; expected (..., {state_dim}) full-physics states of {env_id}")
+    return _observations(env_id, p)
+
+
+def _observations(env_id: str, physics: np.ndarray) -> np.ndarray:
+    model = _model_env(env_id).unwrapped.model
     _, first, clip = _TASKS[env_id]
     qpos = physics[..., 1 : 1 + model.nq]
     qvel = physics[..., 1 + model.nq : 1 + model.nq + model.nv]
     if clip:
         qvel = np.clip(qvel, -10.0, 10.0)
     return np.concatenate([qpos[..., first:], qvel], axis=-1)
+
+
+def check_start(start, name: str = "start") -> StartState:
+    """``start`` if it is a StartState of a supported task whose physics, warm start and observation have the
+    task's sizes and are finite (x_read may be NaN: recomputed from the state), else a ValueError naming it."""
+    if not isinstance(start, StartState):
+        raise ValueError(f"{name}={type(start).__name__}: must be an envs.StartState (envs.reset_state / advance)")
+    spec = env_spec(check_env_id(start.env_id))
+    nv = _model_env(start.env_id).unwrapped.model.nv
+    for field, size in (("physics", spec.state_dim), ("warmstart", nv), ("obs", spec.obs_dim)):
+        value = finite_array(getattr(start, field), f"{name}.{field}", ndim=1)
+        if value.size != size:
+            raise ValueError(f"{name}.{field} has shape {value.shape}; expected ({size},) for {start.env_id}")
+    if np.isinf(start.x_read):
+        raise ValueError(f"{name}.x_read={start.x_read!r}: must be finite (or NaN: recompute it from the state)")
+    return start
 
 
 def check_actions(actions, act_dim: int, name: str = "actions", ndim: int = 3) -> np.ndarray:
@@ -142,9 +166,7 @@ def check_actions(actions, act_dim: int, name: str = "actions", ndim: int = 3) -
     if a.ndim != ndim or a.shape[-1] != act_dim or 0 in a.shape:
         want = "(batch, horizon, act_dim)" if ndim == 3 else "(horizon, act_dim)"
         raise ValueError(f"{name} has shape {np.shape(actions)}; expected {want} with act_dim={act_dim}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or inf; every action must be finite")
-    return a
+    return finite_array(a, name)
 
 
 @dataclass(frozen=True)
@@ -244,7 +266,7 @@ def replay(start: StartState, actions, n_threads: int | None = None) -> Replay:
     Each action is held for frame_skip physics steps, exactly as ``env.step`` does: observations, rewards and
     their components match ``env.step`` bit for bit (tests/test_core.py).
     """
-    env_id = start.env_id
+    env_id = check_start(start).env_id
     spec = env_spec(env_id)
     a = check_actions(actions, spec.act_dim)
     n_threads = default_threads() if n_threads is None else n_threads
@@ -276,7 +298,7 @@ def _replay_result(env_id, a, physics, x, contact) -> Replay:
     reward = (u._forward_reward_weight * forward_velocity + alive) - (ctrl_cost + contact_cost)
     terminate = getattr(u, "_terminate_when_unhealthy", False)
     terminated = np.logical_or.accumulate(~healthy, axis=1) if terminate else np.zeros_like(healthy)
-    obs = obs_from_physics(env_id, physics)
+    obs = _observations(env_id, physics)
     return Replay(obs, physics, reward, forward_velocity, healthy, ctrl_cost, contact_cost, terminated)
 
 
@@ -297,11 +319,11 @@ class _StateView:
 
 def advance(start: StartState, actions) -> StartState:
     """The state after playing ``actions`` (L, act_dim) from ``start``, warm start included (for chunked search)."""
-    spec = env_spec(start.env_id)
+    spec = env_spec(check_start(start).env_id)
     a = check_actions(actions, spec.act_dim, ndim=2)
     data = mujoco.MjData(_model_env(start.env_id).unwrapped.model)
     physics, x, _, warm = _play(start.env_id, data, start, a[None])
-    obs = obs_from_physics(start.env_id, physics[0, -1])
+    obs = _observations(start.env_id, physics[0, -1])
     return StartState(start.env_id, physics[0, -1], warm, obs, float(x[0, -1]))
 
 
@@ -372,9 +394,10 @@ def rollout(
     ``env.step(clip(a_t))`` (tests/test_core.py compares with a plain gymnasium loop).
     """
     horizon = int_at_least(horizon, "horizon")
-    if not np.isfinite(noise_std) or noise_std < 0:
-        raise ValueError(f"noise_std={noise_std!r}: must be finite and >= 0")
+    noise_std = non_negative_float(noise_std, "noise_std")
     seed = check_seed(seed)
+    if not callable(mean_fn):
+        raise ValueError(f"mean_fn={mean_fn!r}: must be a callable obs (n, obs_dim) -> means (n, act_dim)")
     rng = np.random.default_rng(seed)
     env_id = pool.env_id
     spec = env_spec(env_id)
@@ -388,7 +411,7 @@ def rollout(
     starts = [reset_state(env_id, seed + i) for i in range(N)]
     physics = np.stack([s.physics for s in starts])
     x = np.array([_begin(env_id, data, s) for data, s in zip(pool.datas, starts)])
-    current = obs_from_physics(env_id, physics)
+    current = _observations(env_id, physics)
     alive = np.ones(N, dtype=bool)
     after = np.empty_like(physics)
     x_after = np.empty(N)
@@ -402,6 +425,7 @@ def rollout(
         idx = np.flatnonzero(alive)
         if idx.size == 0:
             break
+        finite_array(current[idx], f"observations at step {t} (the simulation diverged)")
         mean = np.asarray(mean_fn(current[idx]), dtype=np.float64)
         if mean.shape != (idx.size, k) or not np.all(np.isfinite(mean)):
             raise ValueError(f"mean_fn returned shape {mean.shape} or non-finite values; expected ({idx.size}, {k})")
@@ -449,6 +473,7 @@ def evaluate(
     pool: EnvPool | None = None,
 ) -> Evaluation:
     """Mean return ± standard error, episode length and forward velocity over ``n_episodes`` episodes."""
+    n_episodes = int_at_least(n_episodes, "n_episodes")
     if pool is None:
         pool = EnvPool(env_id, n_episodes)
     elif pool.env_id != env_id or len(pool) != n_episodes:

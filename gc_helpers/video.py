@@ -33,6 +33,7 @@ import mujoco
 import numpy as np
 
 from . import envs
+from .checks import finite_array, int_at_least, non_negative_float
 from .config import video_dir
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -129,8 +130,7 @@ def render_physics(env_id: str, physics, width: int = 320, height: int = 240, ca
     if p.ndim != 2 or p.shape[1] != spec.state_dim or p.shape[0] < 1:
         raise ValueError(f"physics has shape {np.shape(physics)}; expected (T, {spec.state_dim}) full-physics states "
                          f"of {env_id} with T >= 1 (for a replay batch pick one row: replay.physics[b])")
-    if not np.all(np.isfinite(p)):
-        raise ValueError("physics contains NaN or inf; every state must be finite")
+    finite_array(p, "physics")
     width, height = _check_size(env_id, width, height)
     cam = _camera(env_id, camera)
     model = envs._model_env(env_id).unwrapped.model
@@ -198,9 +198,7 @@ def sequence_frames(start: envs.StartState, actions, width: int = 320, height: i
 
     Open loop: the sequence is played to the end even if the body falls (see ``Clip.terminated``).
     """
-    if not isinstance(start, envs.StartState):
-        raise ValueError(f"start={type(start).__name__}: must be an envs.StartState (envs.reset_state / advance)")
-    spec = envs.env_spec(start.env_id)
+    spec = envs.env_spec(envs.check_start(start).env_id)
     a = envs.check_actions(actions, spec.act_dim, ndim=2)  # (L, act_dim); a single action becomes L = 1
     _check_size(start.env_id, width, height)
     r = envs.replay(start, a[None], n_threads=1)
@@ -226,11 +224,8 @@ def policy_frames(
     """
     spec = envs.env_spec(envs.check_env_id(env_id))
     seed = envs.check_seed(seed)
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
-        raise ValueError(f"steps={steps!r}: must be an integer >= 1")
-    if isinstance(noise_std, bool) or not isinstance(noise_std, int | float) or not math.isfinite(noise_std) \
-            or noise_std < 0:
-        raise ValueError(f"noise_std={noise_std!r}: must be a finite number >= 0")
+    steps = int_at_least(steps, "steps")
+    noise_std = non_negative_float(noise_std, "noise_std")
     if not callable(mean_fn):
         raise ValueError(f"mean_fn={mean_fn!r}: must be a callable obs (n, obs_dim) -> means (n, act_dim)")
     _check_size(env_id, width, height)
@@ -241,8 +236,9 @@ def policy_frames(
         obs, _ = env.reset(seed=seed)
         physics = [_physics(u)]
         actions, rewards, velocity, terminated = [], [], [], []
-        for _ in range(int(steps)):
-            mean = np.asarray(mean_fn(np.asarray(obs, dtype=np.float64)[None]), dtype=np.float64)
+        for t in range(steps):
+            obs = finite_array(obs, f"observation at step {t} (the simulation diverged)")
+            mean = np.asarray(mean_fn(obs[None]), dtype=np.float64)
             if mean.shape != (1, spec.act_dim) or not np.all(np.isfinite(mean)):
                 raise ValueError(f"mean_fn returned shape {mean.shape} or non-finite values; "
                                  f"expected finite (1, {spec.act_dim})")
@@ -346,7 +342,7 @@ def alpha_colors(alpha, cmap: str | None = None) -> tuple[np.ndarray, str, float
     """
     import matplotlib
 
-    a = np.asarray(alpha, dtype=np.float64)
+    a = finite_array(alpha, "alpha", ndim=1)
     signed = a.min() < 0 < a.max()
     if cmap is None:
         cmap = "coolwarm" if signed else "viridis"
@@ -377,12 +373,10 @@ def add_alpha_bar(
     """
     f = check_frames(frames)
     T, H, W, _ = f.shape
-    a = np.asarray(alpha, dtype=np.float64) if not isinstance(alpha, str) else np.array([np.nan])
-    if a.ndim != 1 or a.size not in (T, T - 1) or a.size == 0:
+    a = finite_array(alpha, "alpha", ndim=1) if not isinstance(alpha, str) else np.array([])
+    if a.size not in (T, T - 1) or a.size == 0:
         raise ValueError(f"alpha has shape {np.shape(alpha)}; expected one coefficient per frame ({T}) "
                          f"or per action ({T - 1})")
-    if not np.all(np.isfinite(a)):
-        raise ValueError("alpha contains NaN or inf; every coefficient must be finite")
     bar_height = _check_px(bar_height, "bar_height", 4, 200)
     colors, _, _, _ = alpha_colors(a, cmap)
     n = a.size

@@ -3,6 +3,8 @@
 Small frames (64 × 48) and a few steps keep this fast; one renderer size is shared by all tests.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -174,8 +176,63 @@ def test_show_embeds_base64(tmp_path):
         (lambda s: video.write_video(fake_frames(), "a", fps=0), "fps"),
         (lambda s: video.show("missing.mp4"), "no such file"),
         (lambda s: video.show("clip.avi"), "mp4"),
+        (lambda s: video.render_physics(ENV, np.full_like(s.physics, np.inf)), "NaN and inf are not allowed"),
+        (lambda s: video.sequence_frames(bad(s, physics=np.nan), np.zeros((3, 8))), "start.physics"),
+        (lambda s: video.policy_frames(ENV, lambda o: np.zeros((1, 8)), 0, 2, noise_std=np.nan), "noise_std"),
+        (lambda s: video.policy_frames(ENV, lambda o: np.zeros((1, 8)), 0, steps=-3), "steps"),
+        (lambda s: video.alpha_colors([]), "alpha is empty"),
+        (lambda s: video.alpha_colors([1.0, np.inf]), "alpha has 1 non-finite"),
+        (lambda s: video.add_alpha_bar(fake_frames(T=3), np.ones((3, 1))), "alpha"),
     ],
 )
 def test_errors(start, call, match):
     with pytest.raises(ValueError, match=match):
         call(start)
+
+
+# -- non-finite states and sizes where they enter envs (the renderer's inputs come from there) ------------------
+
+
+def bad(start, **fields):
+    """``start`` with one entry of each named field replaced (physics=np.nan: its first entry becomes NaN)."""
+    changes = {}
+    for name, value in fields.items():
+        arr = np.array(getattr(start, name), dtype=np.float64)
+        if arr.ndim:
+            arr[0] = value
+        changes[name] = arr if arr.ndim else float(value)
+    return dataclasses.replace(start, **changes)
+
+
+def _zeros(obs):
+    return np.zeros((len(obs), 8))
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda s: envs.replay(bad(s, physics=np.nan), np.zeros((1, 3, 8))), "start.physics has 1 non-finite"),
+        (lambda s: envs.replay(bad(s, obs=np.inf), np.zeros((1, 3, 8))), "start.obs"),
+        (lambda s: envs.advance(bad(s, warmstart=-np.inf), np.zeros((3, 8))), "start.warmstart"),
+        (lambda s: envs.advance(bad(s, x_read=np.inf), np.zeros((3, 8))), "x_read"),
+        (lambda s: envs.advance(dataclasses.replace(s, physics=s.physics[:5]), np.zeros((3, 8))), "start.physics"),
+        (lambda s: envs.replay("start", np.zeros((1, 3, 8))), "StartState"),
+        (lambda s: envs.obs_from_physics(ENV, np.full((2, s.physics.size), np.nan)), "physics has 60 non-finite"),
+        (lambda s: envs.obs_from_physics(ENV, np.zeros((2, 5))), "physics has shape"),
+        (lambda s: envs.obs_from_physics(ENV, np.zeros((0, s.physics.size))), "physics is empty"),
+        (lambda s: envs.evaluate(ENV, _zeros, n_episodes=0), "n_episodes"),
+        (lambda s: envs.evaluate(ENV, _zeros, n_episodes=-2), "n_episodes"),
+        (lambda s: envs.evaluate(ENV, _zeros, n_episodes=1, horizon=0), "horizon"),
+        (lambda s: envs.rollout(envs.EnvPool(ENV, 1), _zeros, horizon=3, seed=0, noise_std=np.nan), "noise_std"),
+        (lambda s: envs.rollout(envs.EnvPool(ENV, 1), "policy", horizon=3, seed=0), "mean_fn"),
+    ],
+)
+def test_non_finite_or_empty_inputs_are_named(start, call, match):
+    with pytest.raises(ValueError, match=match):
+        call(start)
+
+
+def test_a_finite_start_with_unknown_x_read_still_replays(start):
+    assert np.isnan(start.x_read)
+    r = envs.replay(start, np.zeros((1, 2, 8)))
+    np.testing.assert_array_equal(envs.obs_from_physics(ENV, r.physics[0]), r.obs[0])
