@@ -1,15 +1,18 @@
-# make run   – execute the notebook series headless on the fast preset (figures/, videos/, out/notebooks/)
-# make test  – lint, unit tests and every notebook executed with GC_FAST=1
-# make lab   – open the notebooks in JupyterLab for class
+# make run         – the main job: execute the notebook series headless on the fast preset (figures/, videos/, out/)
+# make test        – lint, unit tests, every notebook executed on the fast preset, student versions generated and checked
+# make lab         – open the notebooks in JupyterLab for class (GC_PRESET=class unless you set another preset)
+# make student     – write the student notebooks (solutions removed, checks kept) to student/
+# make times       – measure per-notebook and per-cell run times of a preset (PRESET=class by default)
+# make regenerate NAME=runs/ant_quad_sgd – recompute one shipped artifact in data/ with its recorded command
 # Each target creates .venv and installs the pinned requirements on first use.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-export MUJOCO_GL ?= egl
+PRESET ?= class
 
-.PHONY: install run run-full test test-fast lab strip bench clean
+.PHONY: install run run-class run-full test test-fast lab student times regenerate manifest strip bench clean
 
 install: $(STAMP)
 
@@ -21,26 +24,39 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m gc_helpers.runner
+	$(BIN)/python -m gc_helpers.runner --preset fast
+
+run-class: $(STAMP)
+	$(BIN)/python -m gc_helpers.runner --preset class
 
 run-full: $(STAMP)
-	$(BIN)/python -m gc_helpers.runner --full
+	$(BIN)/python -m gc_helpers.runner --preset full
 
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -ra --durations=15
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not notebook"
+	$(BIN)/python -m pytest -q -m "not notebook and not slow"
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	GC_PRESET=$${GC_PRESET:-$$( [ -n "$$GC_FAST" ] && echo fast || echo class )} $(BIN)/jupyter lab notebooks/
+
+student: $(STAMP)
+	$(BIN)/python -m gc_helpers.assign --out student
+
+times: $(STAMP)
+	$(BIN)/python bench/notebook_times.py --preset $(PRESET)
+
+regenerate: $(STAMP)
+	@test -n "$(NAME)" || { echo "NAME=<artifact under data/, e.g. runs/ant_quad_sgd> is required"; exit 2; }
+	$(BIN)/python -m gc_helpers.manifest --regenerate $(NAME)
+
+manifest: $(STAMP)
+	$(BIN)/python -m gc_helpers.manifest --write
 
 strip: $(STAMP)
 	$(BIN)/nbstripout notebooks/*.ipynb
 
 clean:
-	rm -rf out figures videos/*.mp4 videos/*.gif
-
-manifest: $(STAMP)
-	$(BIN)/python -m gc_helpers.manifest --write
+	rm -rf out figures student videos/*.mp4 videos/*.gif

@@ -1,7 +1,9 @@
-"""Execute the notebook series headless (``make run``) and in the tests: one function for both.
+"""Execute the notebook series headless (``make run``, the tests, bench/notebook_times.py): one function for all.
 
-Each notebook runs with its folder as working directory; the executed copy (with outputs) is written to
-out/notebooks/ so that the notebooks in git stay stripped.
+Each notebook runs with its folder as working directory on a preset (fast / class / full, see ``config``); the
+executed copy (with outputs and per-cell timings) is written to out/notebooks/ so that the notebooks in git stay
+stripped. Exercise checks are strict (a failed check is an error) unless ``strict_checks=False``, which is how a
+student notebook with unsolved exercises is run.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import project_root
+from .config import PRESETS, project_root
 
 
 def notebooks(folder: Path | None = None) -> list[Path]:
@@ -20,11 +22,11 @@ def notebooks(folder: Path | None = None) -> list[Path]:
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute(path, out_path=None, timeout: int = 600, fast: bool = True):
-    """Run every cell of the notebook at ``path`` (GC_FAST=1 if ``fast``); raises on the first error.
+def execute(path, out_path=None, timeout: int = 600, preset: str = "fast", strict_checks: bool = True):
+    """Run every cell of the notebook at ``path`` on ``preset``; raises on the first error.
 
-    Returns the executed notebook; writes it to ``out_path`` if given.
-    """
+    Returns the executed notebook (nbclient records each cell's start and end in its metadata); writes it to
+    ``out_path`` if given, also when a cell failed."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -33,10 +35,13 @@ def execute(path, out_path=None, timeout: int = 600, fast: bool = True):
         raise FileNotFoundError(f"no notebook at {path}")
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
         raise ValueError(f"timeout={timeout!r}: seconds per cell, an integer >= 1")
-    os.environ["GC_FAST"] = "1" if fast else "0"
-    os.environ.setdefault("MUJOCO_GL", "egl")
+    if preset not in PRESETS:
+        raise ValueError(f"preset={preset!r}: allowed values are {', '.join(PRESETS)}")
+    os.environ.pop("GC_FAST", None)
+    os.environ["GC_PRESET"] = preset
+    os.environ["GC_CHECKS"] = "strict" if strict_checks else "report"
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
                             resources={"metadata": {"path": str(path.parent)}})
     try:
         client.execute()
@@ -47,23 +52,42 @@ def execute(path, out_path=None, timeout: int = 600, fast: bool = True):
     return nb
 
 
+def cell_seconds(nb) -> list[tuple[int, float]]:
+    """(cell index, seconds) for every executed code cell of an executed notebook, from nbclient's timings."""
+    from datetime import datetime
+
+    out = []
+    for i, cell in enumerate(nb.cells):
+        t = cell.get("metadata", {}).get("execution", {})
+        if cell.cell_type == "code" and "iopub.execute_input" in t and "shell.execute_reply" in t:
+            start = datetime.fromisoformat(t["iopub.execute_input"].replace("Z", "+00:00"))
+            end = datetime.fromisoformat(t["shell.execute_reply"].replace("Z", "+00:00"))
+            out.append((i, (end - start).total_seconds()))
+    return out
+
+
 def main(argv=None) -> int:
-    """``python -m gc_helpers.runner [--full] [names...]``: execute the series, print a timing table."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    fast = "--full" not in args
-    names = [a for a in args if not a.startswith("--")]
-    paths = [p for p in notebooks() if not names or any(n in p.name for n in names)]
+    """``python -m gc_helpers.runner [--preset fast|class|full] [names...]``: execute the series, print timings."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Execute the notebook series headless.")
+    ap.add_argument("names", nargs="*", help="only notebooks whose file names contain one of these")
+    ap.add_argument("--preset", default="fast", choices=PRESETS)
+    ap.add_argument("--full", action="store_true", help="the same as --preset full")
+    args = ap.parse_args(sys.argv[1:] if argv is None else argv)
+    preset = "full" if args.full else args.preset
+    paths = [p for p in notebooks() if not args.names or any(n in p.name for n in args.names)]
     if not paths:
-        print(f"no notebook matches {names}", file=sys.stderr)
+        print(f"no notebook matches {args.names}", file=sys.stderr)
         return 2
     out = project_root() / "out" / "notebooks"
-    print(f"preset: {'fast' if fast else 'full'}; executed notebooks go to {out}")
+    print(f"preset: {preset}; executed notebooks go to {out}")
     failed = []
     for path in paths:
         t0 = time.time()
         print(f"▶ {path.name} …", flush=True)
         try:
-            execute(path, out / path.name, fast=fast, timeout=600 if fast else 3600)  # full: long cells
+            execute(path, out / path.name, preset=preset, timeout=3600 if preset == "full" else 600)
             print(f"  ✓ {time.time() - t0:6.1f} s", flush=True)
         except Exception as err:  # report and go on: one broken notebook should not hide the others
             failed.append(path.name)

@@ -269,6 +269,7 @@ def test_store_errors(tmp_path):
 
 @pytest.mark.parametrize("value", ["1", "true", "yes", "TRUE", " Yes "])
 def test_gc_fast_on(monkeypatch, value):
+    monkeypatch.delenv("GC_PRESET", raising=False)
     monkeypatch.setenv("GC_FAST", value)
     assert config.is_fast() and config.preset_name() == "fast" and config.pick("f", "F") == "f"
 
@@ -279,7 +280,32 @@ def test_gc_fast_off(monkeypatch, value):
         monkeypatch.delenv("GC_FAST", raising=False)
     else:
         monkeypatch.setenv("GC_FAST", value)
-    assert not config.is_fast() and config.preset_name() == "full" and config.pick("f", "F") == "F"
+    monkeypatch.delenv("GC_PRESET", raising=False)
+    assert not config.is_fast() and config.preset_name() == "class" and config.pick("f", "F") == "f"
+    assert config.pick("f", "F", classroom="c") == "c"
+
+
+@pytest.mark.parametrize("preset,expected", [("fast", "f"), ("class", "c"), ("full", "F"), (" FULL ", "F")])
+def test_gc_preset(monkeypatch, preset, expected):
+    monkeypatch.delenv("GC_FAST", raising=False)
+    monkeypatch.setenv("GC_PRESET", preset)
+    assert config.pick("f", "F", classroom="c") == expected
+
+
+@pytest.mark.parametrize("fast,preset", [("1", "class"), ("yes", "full")])
+def test_gc_fast_and_gc_preset_contradict(monkeypatch, fast, preset):
+    monkeypatch.setenv("GC_FAST", fast)
+    monkeypatch.setenv("GC_PRESET", preset)
+    with pytest.raises(ValueError, match="GC_FAST.*GC_PRESET"):
+        config.preset_name()
+
+
+@pytest.mark.parametrize("preset", ["paper", "lecture", "2"])
+def test_unknown_preset(monkeypatch, preset):
+    monkeypatch.delenv("GC_FAST", raising=False)
+    monkeypatch.setenv("GC_PRESET", preset)
+    with pytest.raises(ValueError, match="GC_PRESET=.*allowed values are fast, class, full"):
+        config.preset_name()
 
 
 @pytest.mark.parametrize("value", ["2", "maybe", "fast"])
@@ -292,7 +318,18 @@ def test_gc_fast_garbage(monkeypatch, value):
 def test_folders_follow_gc_root(monkeypatch, tmp_path):
     monkeypatch.setenv("GC_ROOT", str(tmp_path))
     assert config.video_dir() == tmp_path / "videos" and config.figure_dir() == tmp_path / "figures"
-    assert config.data_dir() == tmp_path / "data"
+    assert config.data_dir() == tmp_path / "data" and config.out_dir() == tmp_path / "out"
+
+
+def test_root_found_from_the_working_directory(monkeypatch, tmp_path):
+    """A package installed outside the repository finds data/ from a notebook's folder inside a clone."""
+    monkeypatch.delenv("GC_ROOT", raising=False)
+    (tmp_path / "data" / "runs").mkdir(parents=True)
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.setattr(config, "_has_data", lambda folder: (folder / "data" / "runs").is_dir()
+                        and folder.resolve() == tmp_path.resolve())
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert config.project_root() == tmp_path.resolve()
 
 
 @pytest.mark.parametrize("env_id", envs.supported_env_ids())
