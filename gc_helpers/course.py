@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -126,3 +127,75 @@ class progress:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The README's course table (python -m gc_helpers.course --write; tests/test_readme_course.py checks it)
+
+README_BEGIN, README_END = "<!-- course:begin -->", "<!-- course:end -->"
+_EXERCISE = re.compile(r"(?im)^(?:#+\s*|\*\*)exercise\s+(\d+(?:\.\d+)?[a-z]?)")
+_CHECKER = re.compile(r"\b(check_[a-z0-9_]+)\(")
+
+
+def lesson_summary(path) -> dict:
+    """Goals (the bullets under "After this notebook you can"), exercise ids and checked exercises of a notebook."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    md = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    goals = []
+    for text in md[:2]:
+        if "after this notebook you can" in text.lower():
+            after = text.lower().index("after this notebook you can")
+            block = text[after:].split("\n\n", 2)
+            lines = "\n".join(block[:2]).splitlines()
+            goals = [re.sub(r"^\s*(?:[-*]|\d+\.)\s+", "", line).strip() for line in lines
+                     if re.match(r"^\s*(?:[-*]|\d+\.)\s+", line)]
+            break
+    exercises = sorted(set(_EXERCISE.findall("\n".join(md))))
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    checked = sorted(set(_CHECKER.findall(code)) - {"check_value"})
+    return {"name": Path(path).stem, "goals": goals, "exercises": exercises, "checked": checked}
+
+
+def course_table() -> str:
+    """The README table: one row per notebook with its goals, exercises, checked exercises, measured times."""
+    from .runner import notebooks
+
+    rows = ["| notebook | after it you can | exercises (checked) | run time: fast / class |", "|---|---|---|---|"]
+    for path in notebooks():
+        s = lesson_summary(path)
+        t = measured_times(s["name"])
+        fast, klass = (f"{t[p]:.0f} s" if p in t else "–" for p in ("fast", "class"))
+        rows.append(f"| `{s['name']}` | {'; '.join(s['goals']) or '–'} | {len(s['exercises'])} "
+                    f"({len(s['checked'])}) | {fast} / {klass} |")
+    return "\n".join(rows)
+
+
+def readme_with_table(readme: str) -> str:
+    if README_BEGIN not in readme or README_END not in readme:
+        raise ValueError(f"README.md has no {README_BEGIN} … {README_END} section to fill")
+    head, rest = readme.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    return f"{head}{README_BEGIN}\n{course_table()}\n{README_END}{tail}"
+
+
+def main(argv=None) -> int:
+    """``python -m gc_helpers.course --write``: regenerate the README's course table (``--check``: compare)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    path = project_root() / "README.md"
+    new = readme_with_table(path.read_text())
+    if "--write" in args:
+        path.write_text(new)
+        print(f"wrote the course table into {path}")
+        return 0
+    same = new == path.read_text()
+    print("README course table is up to date" if same else "README course table differs: run "
+          "`python -m gc_helpers.course --write`")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

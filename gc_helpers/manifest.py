@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -125,17 +126,66 @@ def shipped_name(path) -> str | None:
         return None
 
 
+WRITE_ENV = "GC_WRITE_DATA"
+
+
+def regenerate(name: str, root: Path | None = None, run=None) -> list[str]:
+    """Recompute the shipped entry ``name`` (or every entry under that folder) with its recorded command, then
+    record the new files (``make regenerate NAME=...``). The old files are moved to out/replaced/ first and put
+    back if the command fails, so nothing is lost. Returns the commands run."""
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+
+    from .config import out_dir, project_root
+
+    root = root or data_root()
+    commands = read(root)["commands"]
+    entries = [e for e in commands if e == name.strip("/") or e.startswith(name.strip("/") + "/")]
+    if not entries:
+        raise ValueError(f"NAME={name!r}: no shipped entry; entries are e.g. {sorted(commands)[:4]}")
+    todo = list(dict.fromkeys(commands[e] for e in entries))
+    unknown = [c for c in todo if not c.startswith((".venv/bin/python", "python"))]
+    if unknown:
+        raise ValueError(f"NAME={name!r}: no command is recorded to recompute it ({unknown[0]!r})")
+    (out_dir() / "replaced").mkdir(parents=True, exist_ok=True)
+    backup = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=out_dir() / "replaced"))
+    for e in entries:
+        if (root / e).exists():
+            (backup / e).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(root / e), str(backup / e))
+    run = run or (lambda cmd: subprocess.run(cmd, shell=True, cwd=project_root(), check=True,
+                                             env={**os.environ, WRITE_ENV: "1"}))
+    try:
+        for cmd in todo:
+            print(f"regenerate {name}: {cmd}", flush=True)
+            run(cmd)
+    except BaseException:
+        for e in entries:
+            if (backup / e).exists() and not (root / e).exists():
+                shutil.move(str(backup / e), str(root / e))
+        raise
+    write(root)
+    return todo
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = ap.add_mutually_exclusive_group(required=True)
     mode.add_argument("--check", action="store_true", help="name every changed, missing or extra file; exit 1 if any")
     mode.add_argument("--write", action="store_true", help="record data/ as it is now, keeping recorded commands")
+    mode.add_argument("--regenerate", metavar="NAME", help="recompute NAME (an entry or a folder of entries) with "
+                                                           "its recorded command, then record it")
     ap.add_argument("--command", default=None, help="with --write: the command that made ENTRY (default: every "
                                                     "new entry)")
     ap.add_argument("entries", nargs="*", metavar="ENTRY", help="with --command: entries such as runs/ant_quad_sgd")
     args = ap.parse_args(argv)
     if args.entries and args.command is None:
         ap.error("ENTRY needs --command")
+    if args.regenerate:
+        regenerate(args.regenerate)
+        return 0
     if args.write:
         print(f"wrote {write(command=args.command, entries=args.entries)}")
         return 0

@@ -78,3 +78,29 @@ def test_cli_check_and_write_keep_commands_and_record_new_entries(data_copy, mon
     assert manifest.command_for("spread/demo/s0", data_copy) == "python bench/spread.py"
     with pytest.raises(ValueError, match="not under"):
         manifest.write(data_copy, "x", ["runs/nope"])
+
+
+def test_regenerate_runs_the_recorded_command_and_restores_on_failure(tmp_path, monkeypatch):
+    monkeypatch.setenv("GC_ROOT", str(tmp_path))
+    root = tmp_path / "data"
+    (root / "runs" / "a").mkdir(parents=True)
+    (root / "runs" / "a" / "meta.json").write_text("{}")
+    manifest.write(root, command=".venv/bin/python bench/x.py a", entries=())
+    ran = []
+
+    def fake(cmd):
+        ran.append(cmd)
+        (root / "runs" / "a").mkdir()
+        (root / "runs" / "a" / "meta.json").write_text('{"new": 1}')
+
+    assert manifest.regenerate("runs/a", root, run=fake) == [".venv/bin/python bench/x.py a"]
+    assert (root / "runs" / "a" / "meta.json").read_text() == '{"new": 1}' and not manifest.differences(root)
+
+    def broken(cmd):
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        manifest.regenerate("runs", root, run=broken)
+    assert (root / "runs" / "a" / "meta.json").read_text() == '{"new": 1}', "the old files must be put back"
+    with pytest.raises(ValueError, match="NAME='runs/b': no shipped entry"):
+        manifest.regenerate("runs/b", root, run=fake)
