@@ -1,4 +1,4 @@
-"""Train and benchmark PPO (gc_helpers.training.ppo): prints return vs env steps, wall time and env steps/s.
+"""Train and benchmark PPO (gc_helpers.training.ppo.train_ppo): prints return vs env steps, wall time and env steps/s.
 
     .venv/bin/python bench/ppo.py throughput                 # steps/s of sampling, of the update, and overall
     .venv/bin/python bench/ppo.py hopper --seed 0 --save     # 1M Hopper-v5 steps -> data/runs/ppo_hopper_batch_s0/
@@ -22,18 +22,8 @@ import numpy as np
 import torch
 
 from gc_helpers.config import with_overrides
-from gc_helpers.training.ppo import (
-    Actor,
-    Critic,
-    PPOConfig,
-    TanhGaussianPolicy,
-    _Envs,
-    _update,
-    collect,
-    evaluate_ppo,
-    save_ppo_run,
-    train_ppo,
-)
+from gc_helpers.training import save_run, with_evaluation
+from gc_helpers.training.ppo import Actor, ParallelEnvs, PPOConfig, TanhGaussianPolicy, collect, evaluate_ppo, train_ppo
 
 FULL = dict(total_steps=1_000_000, checkpoint_every=2)
 PRESETS = {
@@ -45,34 +35,30 @@ SHORT = {"Hopper-v5": "hopper", "HalfCheetah-v5": "halfcheetah"}
 
 
 def throughput(env_id: str = "Hopper-v5", updates: int = 3) -> dict:
-    """Env steps/s of sampling alone, of the PPO update alone (per env step of the batch), and overall."""
+    """Env steps/s of sampling alone (``collect`` with an untrained policy), of training overall (``train_ppo``
+    for ``updates`` updates), and of the update alone (the overall time minus the sampling time)."""
     c = PPOConfig(env_id=env_id, total_steps=2048 * updates)
     torch.set_num_threads(c.n_threads)
     from gc_helpers.envs import env_spec
 
     spec = env_spec(env_id)
-    actor, critic = Actor(spec.obs_dim, spec.act_dim), Critic(spec.obs_dim)
-    params = list(actor.parameters()) + list(critic.parameters())
-    opt = torch.optim.Adam(params, lr=c.lr, eps=1e-5)
-    pol = TanhGaussianPolicy(actor, np.zeros(spec.obs_dim), np.ones(spec.obs_dim), spec.act_low, spec.act_high)
-    venv = _Envs(env_id, c.n_envs, c.horizon, seed=0)
-    gen, rng = torch.Generator().manual_seed(0), np.random.default_rng(0)
-    warm = collect(venv, pol, 8, gen, 0)  # first call pays one-off costs (torch imports in Adam's first step)
-    _update(dataclasses.replace(c, n_steps=8, minibatch_size=8, epochs=1), actor, critic, opt, params, pol, warm,
-            warm.rewards, rng)
-    t_collect = t_update = 0.0
-    for _ in range(updates):
+    pol = TanhGaussianPolicy(Actor(spec.obs_dim, spec.act_dim), np.zeros(spec.obs_dim), np.ones(spec.obs_dim),
+                             spec.act_low, spec.act_high)
+    gen = torch.Generator().manual_seed(0)
+    with ParallelEnvs(env_id, c.n_envs, c.horizon, seed=0) as venv:
+        collect(venv, pol, 8, gen, 0)  # the first call pays one-off costs
         t = time.perf_counter()
-        batch = collect(venv, pol, c.n_steps, gen, 0)
-        t_collect += time.perf_counter() - t
-        t = time.perf_counter()
-        _update(c, actor, critic, opt, params, pol, batch, batch.rewards, rng)
-        t_update += time.perf_counter() - t
-    venv.close()
+        for _ in range(updates):
+            collect(venv, pol, c.n_steps, gen, 0)
+        t_collect = time.perf_counter() - t
+    train_ppo(dataclasses.replace(c, total_steps=64, n_envs=1, n_steps=64, epochs=1))  # warm-up
+    t = time.perf_counter()
+    train_ppo(c)
+    t_total = time.perf_counter() - t
     steps = updates * c.batch_size
-    return {"env_id": env_id, "sampling_steps_per_s": steps / t_collect, "update_steps_per_s": steps / t_update,
-            "overall_steps_per_s": steps / (t_collect + t_update), "batch": c.batch_size, "epochs": c.epochs,
-            "minibatch": c.minibatch_size, "torch_threads": c.n_threads}
+    return {"env_id": env_id, "sampling_steps_per_s": steps / t_collect,
+            "update_steps_per_s": steps / max(t_total - t_collect, 1e-9), "overall_steps_per_s": steps / t_total,
+            "batch": c.batch_size, "epochs": c.epochs, "minibatch": c.minibatch_size, "torch_threads": c.n_threads}
 
 
 def main(argv=None) -> int:
@@ -119,15 +105,14 @@ def main(argv=None) -> int:
                         "mean_length": ev.mean_length, "mean_forward_velocity": ev.mean_forward_velocity,
                         "n_episodes": args.episodes}
         print(f"deterministic evaluation, {label} checkpoint (update {run.checkpoint_updates[j]}): {ev}", flush=True)
-    m = run.meta
+    m = run.stats
     print(f"SUMMARY {run.env_id} seed {config.seed} adv_norm {config.adv_norm}: best training return "
           f"{run.best_return:.0f} (update {best_update}), env steps {m['env_steps']}, "
           f"wall time {m['wall_time_s']:.0f} s "
           f"on {os.cpu_count()} cores ({config.n_threads} torch thread), throughput {m['steps_per_s']:.0f} env steps/s",
           flush=True)
     if args.save and name:
-        run = dataclasses.replace(run, meta={**m, "evaluation": evals})
-        print("saved", save_ppo_run(run, name), flush=True)
+        print("saved", save_run(with_evaluation(run, evals), name), flush=True)
     return 0
 
 

@@ -37,21 +37,26 @@ def _fmt_time(seconds) -> str:
 
 
 def runs_table() -> list[str]:
+    """The trained agents' table: one row per evaluation of every run in data/runs/ (either trainer), read with
+    the one run loader (gc_helpers.training.load_run)."""
+    from .training import load_run, runs_dir
+
     lines = ["| run | task | trainer | evaluation | return ± s.e. | episode length | forward velocity | env steps | "
              "wall time |", "|---|---|---|---|---|---|---|---|---|"]
-    for art in _artifacts("run", "runs"):
-        m = art.meta
-        trainer = m.get("algorithm") or "reinforce"
-        trainer = f"{trainer} ({m.get('optimizer', '?')})"
-        steps = m.get("env_steps") or (int(art["env_steps"][-1]) if "env_steps" in art.arrays else None)
-        wall = m.get("wall_time_s") or (float(art["wall_time"][-1]) if "wall_time" in art.arrays else None)
-        for label, ev in (m.get("evaluation") or {}).items():
+    for path in sorted(runs_dir().glob("*/meta.json")):
+        try:
+            run = load_run(path.parent)
+        except ValueError:
+            continue
+        trainer = f"{run.algo} ({run.config.optimizer})"
+        steps = run.env_steps
+        for label, ev in run.evaluation.items():
             n, horizon = ev.get("n_episodes", "?"), ev.get("horizon", 1000)
             sigma = ev.get("noise_std")
             what = f"{label}: {n} × {horizon} steps" + (f", σ = {sigma:g}" if sigma is not None else "")
-            lines.append(f"| {art.path.name} | {m['env_id']} | {trainer} | {what} | {ev['mean_return']:.0f} ± "
+            lines.append(f"| {run.path.name} | {run.env_id} | {trainer} | {what} | {ev['mean_return']:.0f} ± "
                          f"{ev['stderr']:.0f} | {ev['mean_length']:.0f} | {ev['mean_forward_velocity']:.2f} m/s | "
-                         f"{steps if steps is not None else '–'} | {_fmt_time(wall)} |")
+                         f"{steps if steps is not None else '–'} | {_fmt_time(run.wall_time)} |")
     return lines
 
 

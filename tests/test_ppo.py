@@ -170,7 +170,7 @@ def test_clipped_surrogate_hand_made():
 
 
 def test_collect_keeps_the_final_observation_at_boundaries():
-    venv = ppo._Envs("Hopper-v5", 3, horizon=7, seed=5)
+    venv = ppo.ParallelEnvs("Hopper-v5", 3, horizon=7, seed=5)
     actor = ppo.Actor(11, 3)
     pol = ppo.TanhGaussianPolicy(actor, np.zeros(11), np.ones(11), -1.0, 1.0)
     b = ppo.collect(venv, pol, 20, torch.Generator().manual_seed(0), 0)
@@ -269,3 +269,26 @@ def test_random_action_compressibility():
         ppo.random_action_compressibility(lambda o, a: None, np.ones(P), "Hopper-v5", [0])
     with pytest.raises(ValueError, match="target"):
         ppo.random_action_compressibility(lambda o, a: None, np.zeros(P), "Hopper-v5", [5])
+
+
+def test_one_loader_reads_both_kinds_and_the_run_knows_its_task(tmp_path):
+    from gc_helpers.training import Run, load_run, save_run
+
+    run = ppo.train_ppo(tiny_config(total_steps=256))
+    assert isinstance(run, Run) and run.algo == "ppo" and run.env_id == "Hopper-v5" and not run.interrupted
+    back = load_run(save_run(run, tmp_path / "p"))
+    assert back.algo == "ppo" and back.config == run.config and back.n_iterations == 1
+    np.testing.assert_array_equal(back.obs_mean, run.obs_mean)
+    assert back.checkpoints.dtype == np.float32
+    ev = ppo.evaluate_ppo(back, -1, n_episodes=2, horizon=20)
+    assert ev.horizon == 20 and len(ev.returns) == 2
+
+
+def test_progress_carries_the_update_statistics():
+    seen = []
+    ppo.train_ppo(tiny_config(total_steps=256), progress=seen.append)
+    p = seen[0]
+    assert p.update == p.iteration == 1 and p.n_updates == 1 and p.env_steps == 256
+    assert math.isfinite(p.approx_kl) and p.steps_per_s > 0
+    with pytest.raises(AttributeError, match="no_such"):
+        _ = p.no_such

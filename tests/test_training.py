@@ -10,9 +10,13 @@ from gc_helpers.policies import make_policy
 from gc_helpers.training import (
     TrainConfig,
     advantages,
+    episode_advantages,
     importance_weights,
     load_run,
     policy_at,
+    reward_to_go,
+    reward_to_go_advantages,
+    runs_dir,
     save_run,
     surrogate_loss,
     train_reinforce,
@@ -132,3 +136,35 @@ def test_save_load_round_trip(tmp_path):
         policy_at(back, 5)
     with pytest.raises(ValueError, match="env_id"):
         load_run(path, env_id="Hopper-v5")
+
+
+def test_reference_advantages_are_the_loops():
+    _, _, mask, rewards = _batch(3)
+    rho = np.array([1.0, 0.5, 2.0, 1.0])
+    G = np.where(mask, rewards, 0.0).sum(axis=1)
+    b = (rho * G).sum() / rho.sum()
+    np.testing.assert_allclose(episode_advantages(rewards, mask, rho), np.where(mask, (G - b)[:, None], 0.0))
+    np.testing.assert_array_equal(advantages(rewards, mask, rho), episode_advantages(rewards, mask, rho))
+    np.testing.assert_array_equal(advantages(rewards, mask, rho, "reward_to_go", gamma=0.9),
+                                  reward_to_go_advantages(rewards, mask, rho, 0.9))
+    R = reward_to_go(rewards, mask, 1.0)
+    np.testing.assert_allclose(R[:, 0], G)
+    with pytest.raises(ValueError, match="estimator"):
+        advantages(rewards, mask, rho, estimator="gae")
+
+
+def test_stopping_early_marks_the_run_interrupted_and_saves(tmp_path):
+    run = train_reinforce(TrainConfig(**TINY), callback=lambda p: p.iteration < 1, path=tmp_path / "cut")
+    assert run.interrupted and run.n_iterations == 1 and run.checkpoints.shape[0] == 2
+    back = load_run(tmp_path / "cut")
+    assert back.interrupted and back.algo == "reinforce" and back.config == run.config
+    assert back.config["optimizer"] == back.config.get("optimizer") == "sgd"
+
+
+def test_every_shipped_run_loads():
+    names = sorted(p.name for p in runs_dir().iterdir() if (p / "meta.json").is_file())
+    for name in names:
+        run = load_run(name)
+        assert run.algo in ("reinforce", "ppo") and run.env_id == run.config.env_id
+        assert run.checkpoints.shape[0] == len(run.checkpoint_updates)
+        assert run.policy(-1) is not None

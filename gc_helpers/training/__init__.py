@@ -1,27 +1,28 @@
-"""Policy-gradient trainers that keep a checkpoint per iteration (taught in notebooks/02_train_quadratic_agent.ipynb).
+"""Policy-gradient trainers that keep a checkpoint per iteration, and the runs they make.
 
-``reinforce``: REINFORCE with a baseline and importance-sampled reuse (the study's trainer).
+Taught in notebooks/02_train_quadratic_agent.ipynb (REINFORCE) and notebooks/06_ppo.ipynb (PPO).
+
+- ``reinforce``: REINFORCE with a baseline and importance-sampled reuse (the study's trainer), ``train_reinforce``.
+- ``ppo``: PPO with GAE, ``train_ppo``; its networks, normalisers and rollout collection in ``ppo_core``.
+- ``recorder``: the bookkeeping both loops share (history, checkpoints, progress, saving).
+- ``runs``: one ``Run`` type for both, ``save_run`` / ``load_run`` (data/runs/<name>/, kind "run").
 """
 
+from .recorder import Progress, Recorder, notebook_progress
 from .reinforce import (
-    Progress,
-    Run,
     TrainConfig,
     advantages,
-    evaluate_run,
-    evaluation_dict,
+    episode_advantages,
     fit_normalizer,
     importance_weights,
-    load_run,
-    notebook_progress,
-    policy_at,
-    runs_dir,
-    save_run,
+    reward_to_go,
+    reward_to_go_advantages,
     surrogate_loss,
     train_reinforce,
-    with_evaluation,
 )
+from .runs import Run, evaluate_run, evaluation_dict, load_run, policy_at, runs_dir, save_run, with_evaluation
 
-__all__ = ["Progress", "Run", "TrainConfig", "advantages", "evaluate_run", "evaluation_dict", "fit_normalizer",
-           "importance_weights", "load_run", "notebook_progress", "policy_at", "runs_dir", "save_run", "surrogate_loss",
-           "train_reinforce", "with_evaluation"]
+__all__ = ["Progress", "Recorder", "Run", "TrainConfig", "advantages", "episode_advantages", "evaluate_run",
+           "evaluation_dict", "fit_normalizer", "importance_weights", "load_run", "notebook_progress", "policy_at",
+           "reward_to_go", "reward_to_go_advantages", "runs_dir", "save_run", "surrogate_loss", "train_reinforce",
+           "with_evaluation"]

@@ -1,7 +1,8 @@
 """REINFORCE with a baseline and importance-sampled reuse of trajectories, keeping a checkpoint per iteration.
 
-Taught in notebooks/02_train_quadratic_agent.ipynb; the saved runs (data/runs/<name>/) are the targets that
-notebooks 03–05 compress.
+Taught in notebooks/02_train_quadratic_agent.ipynb, §2; the saved runs (data/runs/<name>/) are the targets that
+notebooks 03–05 compress. ``train_reinforce`` reads top to bottom; the lines marked ``# ALGO:`` are the
+algorithm, the rest is bookkeeping (``recorder.Recorder``).
 
 One outer iteration:
 1. sample ``n_envs`` episodes of at most ``horizon`` steps with the current policy (σ fixed), remembering
@@ -20,42 +21,41 @@ G_i the undiscounted episode return and b = Σ ρ_i G_i / Σ ρ_i. ρ is a const
 ρ-weighted mean of R_·t over the episodes still alive at t) and averages Σ_t A_it log π over all steps.
 
 The optimiser is a choice: SGD with momentum (the study) makes the weight change a sum of policy gradients;
-Adam rescales each coordinate, so its weight change is much less compressible (DESIGN.md).
+Adam rescales each coordinate, so its weight change is much less compressible (notebooks/04_alpha_optimisation.ipynb).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from .. import envs
-from ..checks import int_at_least, positive_float
-from ..config import config_from_dict, config_to_dict
-from ..policies import KINDS, GaussianPolicy, Normalizer, describe, from_description, make_policy
+from ..checks import check_seed, int_at_least, positive_float
+from ..policies import KINDS, Normalizer, describe, make_policy
+from .configs import ConfigFields, in_range
+from .recorder import Progress, Recorder
+from .runs import Run
 
 OPTIMIZERS = ("sgd", "adam")
 ESTIMATORS = ("episode", "reward_to_go")
 BASELINES = ("mean", "none")
-RUN_KIND = "run"
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Configuration
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """Everything a training run depends on. Defaults: the study-faithful quadratic Ant run (DESIGN.md)."""
+class TrainConfig(ConfigFields):
+    """Everything a REINFORCE run depends on. Defaults: the study-faithful quadratic Ant run.
 
-    env_id: str = "Ant-v5"
-    policy_kind: str = "quadratic"
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §2."""
+
+    algo: ClassVar[str] = "reinforce"
+
+    env_id: str = "Ant-v5"  # the MuJoCo task (a Box action space)
+    policy_kind: str = "quadratic"  # "linear", "quadratic" or "mlp" (policies.make_policy)
     sigma: float = 0.1  # exploration std while sampling (fixed unless sigma_final is set)
     sigma_final: float | None = None  # if set: σ moves linearly (in log space) from sigma to sigma_final
     hidden: int = 128  # MLP width
@@ -66,18 +66,18 @@ class TrainConfig:
     inner_steps: int = 1  # optimiser steps per sampled batch (importance-sampled reuse when > 1)
     stop_ratio: float = 4e4  # stop the inner loop when the largest importance ratio exceeds this
     ratio_cap: float = 1e3  # importance ratios are capped at this value before weighting the loss
-    optimizer: str = "sgd"
-    lr: float = 2e-3
+    optimizer: str = "sgd"  # "sgd" (with momentum, the study) or "adam"
+    lr: float = 2e-3  # learning rate
     momentum: float = 0.9  # SGD only
     betas: tuple[float, float] = (0.9, 0.999)  # Adam only
     grad_clip: float | None = 1.0  # max gradient norm (None: no clipping)
-    estimator: str = "episode"
-    baseline: str = "mean"
+    estimator: str = "episode"  # "episode" (G_i − b, the study) or "reward_to_go" (R_it − b_t)
+    baseline: str = "mean"  # "mean" (ρ-weighted mean return) or "none"
     gamma: float = 1.0  # discount of the reward-to-go (estimator="reward_to_go" only)
-    normalize_advantages: bool = False
+    normalize_advantages: bool = False  # divide the advantages by their std over the batch's steps
     norm_episodes: int = 100  # random-action episodes that fit the observation normaliser (0: identity)
-    norm_horizon: int = 100
-    seed: int = 0
+    norm_horizon: int = 100  # steps of each of those episodes
+    seed: int = 0  # policy init, env resets and exploration noise
     n_threads: int = 1  # torch threads for the gradient computation
     clip_actions: bool = True  # env gets actions clipped to the box (False: raw, as the study; see envs.rollout)
 
@@ -91,35 +91,23 @@ class TrainConfig:
         for name in ("hidden", "n_envs", "horizon", "n_iterations", "inner_steps", "norm_horizon", "n_threads"):
             int_at_least(getattr(self, name), name, 1)
         int_at_least(self.norm_episodes, "norm_episodes", 0)
-        envs.check_seed(self.seed)
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer={self.optimizer!r}: allowed: {', '.join(OPTIMIZERS)}")
-        if self.estimator not in ESTIMATORS:
-            raise ValueError(f"estimator={self.estimator!r}: allowed: {', '.join(ESTIMATORS)}")
-        if self.baseline not in BASELINES:
-            raise ValueError(f"baseline={self.baseline!r}: allowed: {', '.join(BASELINES)}")
+        check_seed(self.seed)
+        for name, allowed in (("optimizer", OPTIMIZERS), ("estimator", ESTIMATORS), ("baseline", BASELINES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}={getattr(self, name)!r}: allowed: {', '.join(allowed)}")
         positive_float(self.lr, "lr")
-        if not _is_number(self.momentum) or not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum={self.momentum!r}: must be a number in [0, 1)")
-        if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
+        in_range(self.momentum, "momentum", 0, 1, high_open=True)
+        if not isinstance(self.betas, tuple | list) or len(self.betas) != 2:
             raise ValueError(f"betas={self.betas!r}: must be two numbers in [0, 1)")
+        for b in self.betas:
+            in_range(b, "betas", 0, 1, high_open=True)
         if self.grad_clip is not None:
             positive_float(self.grad_clip, "grad_clip")
-        if not _is_number(self.stop_ratio) or not self.stop_ratio > 1:
-            raise ValueError(f"stop_ratio={self.stop_ratio!r}: must be a number > 1 (the study: 4e4)")
-        if not _is_number(self.ratio_cap) or not self.ratio_cap >= 1:
-            raise ValueError(f"ratio_cap={self.ratio_cap!r}: must be a number >= 1 (math.inf: no cap)")
-        if not _is_number(self.gamma) or not 0 < self.gamma <= 1:
-            raise ValueError(f"gamma={self.gamma!r}: must be a number in (0, 1]")
+        in_range(self.stop_ratio, "stop_ratio", 1, math.inf, low_open=True)
+        in_range(self.ratio_cap, "ratio_cap", 1, math.inf)
+        in_range(self.gamma, "gamma", 0, 1, low_open=True)
         if self.init not in (None, "zero", "study"):
             raise ValueError(f"init={self.init!r}: allowed: None, 'zero', 'study'")
-
-    def to_dict(self) -> dict:
-        return config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
-        return config_from_dict(cls, d)
 
     def sigma_at(self, iteration: int) -> float:
         """σ used to sample at outer iteration ``iteration`` (0-based)."""
@@ -128,9 +116,10 @@ class TrainConfig:
         f = iteration / (self.n_iterations - 1)
         return float(math.exp((1 - f) * math.log(self.sigma) + f * math.log(self.sigma_final)))
 
-
-def _is_number(x) -> bool:
-    return not isinstance(x, bool) and isinstance(x, int | float | np.integer | np.floating) and not math.isnan(x)
+    @property
+    def sigma_trained(self) -> float:
+        """The σ a trained policy keeps (sigma_final if set, else sigma)."""
+        return float(self.sigma_final if self.sigma_final is not None else self.sigma)
 
 
 def _check_env(env_id):
@@ -152,54 +141,69 @@ def _check_env(env_id):
 
 
 # ------------------------------------------------------------------------------------------------------------
-# The loss
+# Reference functions: the pieces of one REINFORCE step (notebook exercises check students against these)
+
+
+def reward_to_go(rewards: np.ndarray, mask: np.ndarray, gamma: float = 1.0) -> np.ndarray:
+    """R_it = Σ_{t'≥t} γ^{t'−t} r_it' over the steps of each episode, (N, T) (zero rewards where ``mask`` is False).
+
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §2."""
+    r = np.where(mask, rewards, 0.0)
+    R = np.zeros_like(r)
+    acc = np.zeros(r.shape[0])
+    for t in range(r.shape[1] - 1, -1, -1):
+        acc = r[:, t] + gamma * acc
+        R[:, t] = acc
+    return R
+
+
+def episode_advantages(rewards: np.ndarray, mask: np.ndarray, rho: np.ndarray, baseline: str = "mean") -> np.ndarray:
+    """A_it = G_i − b for every step of episode i, (N, T): G_i its return, b = Σ ρ_i G_i / Σ ρ_i ("mean") or 0.
+
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §2."""
+    G = np.where(mask, rewards, 0.0).sum(axis=1, keepdims=True)
+    w = np.asarray(rho, dtype=np.float64)[:, None]
+    b = (w * G).sum() / w.sum() if baseline == "mean" else 0.0
+    return np.where(mask, G - b, 0.0)
+
+
+def reward_to_go_advantages(rewards: np.ndarray, mask: np.ndarray, rho: np.ndarray, gamma: float = 1.0,
+                            baseline: str = "mean") -> np.ndarray:
+    """A_it = R_it − b_t, (N, T): b_t the ρ-weighted mean reward-to-go of the episodes alive at t ("mean") or 0.
+
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §6."""
+    R = reward_to_go(rewards, mask, gamma)
+    if baseline == "mean":
+        wm = np.asarray(rho, dtype=np.float64)[:, None] * mask
+        R = R - (wm * R).sum(axis=0) / np.maximum(wm.sum(axis=0), 1e-300)
+    return np.where(mask, R, 0.0)
+
+
+def advantages(rewards: np.ndarray, mask: np.ndarray, rho: np.ndarray, estimator: str = "episode",
+               baseline: str = "mean", gamma: float = 1.0, normalize: bool = False) -> np.ndarray:
+    """The weight A_it of log π(a_t|s_t) in the loss, (N, T), zero where ``mask`` is False: ``episode_advantages``
+    or ``reward_to_go_advantages``, divided by their std over the steps if ``normalize``.
+
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §2."""
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator={estimator!r}: allowed: {', '.join(ESTIMATORS)}")
+    if baseline not in BASELINES:
+        raise ValueError(f"baseline={baseline!r}: allowed: {', '.join(BASELINES)}")
+    if estimator == "episode":
+        A = episode_advantages(rewards, mask, rho, baseline)
+    else:
+        A = reward_to_go_advantages(rewards, mask, rho, gamma, baseline)
+    return np.where(mask, A / max(A[mask].std(), 1e-8), 0.0) if normalize else A
 
 
 def importance_weights(logp_new: torch.Tensor, logp_old: torch.Tensor, ratio_cap: float) -> torch.Tensor:
     """Capped importance ratios ρ_i = min(exp(Σ_t log π_new − Σ_t log π_old), ratio_cap), one per episode.
 
     ``logp_new`` and ``logp_old`` are per-episode sums (N,). The result is detached (a weight, not a function of θ).
-    """
-    if not (isinstance(ratio_cap, int | float) and ratio_cap >= 1):
-        raise ValueError(f"ratio_cap={ratio_cap!r}: must be a number >= 1")
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §2."""
+    in_range(ratio_cap, "ratio_cap", 1, math.inf)
     log_rho = (logp_new - logp_old).detach()
     return torch.exp(torch.clamp(log_rho, max=math.log(ratio_cap)))
-
-
-def advantages(rewards: np.ndarray, mask: np.ndarray, rho: np.ndarray, estimator: str = "episode",
-               baseline: str = "mean", gamma: float = 1.0, normalize: bool = False) -> np.ndarray:
-    """The weight A_it of log π(a_t|s_t) in the loss, (N, T), zero where ``mask`` is False.
-
-    "episode": A_it = G_i − b (b = ρ-weighted mean return), the same for every step of an episode.
-    "reward_to_go": A_it = R_it − b_t, b_t the ρ-weighted mean reward-to-go over the episodes alive at t.
-    """
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator={estimator!r}: allowed: {', '.join(ESTIMATORS)}")
-    if baseline not in BASELINES:
-        raise ValueError(f"baseline={baseline!r}: allowed: {', '.join(BASELINES)}")
-    r = np.where(mask, rewards, 0.0)
-    w = np.asarray(rho, dtype=np.float64)[:, None]
-    if estimator == "episode":
-        G = r.sum(axis=1, keepdims=True)
-        b = (w * G).sum() / w.sum() if baseline == "mean" else 0.0
-        A = np.broadcast_to(G - b, r.shape).copy()
-    else:
-        R = np.zeros_like(r)
-        acc = np.zeros(r.shape[0])
-        for t in range(r.shape[1] - 1, -1, -1):
-            acc = r[:, t] + gamma * acc
-            R[:, t] = acc
-        if baseline == "mean":
-            wm = w * mask
-            b = (wm * R).sum(axis=0) / np.maximum(wm.sum(axis=0), 1e-300)
-            A = R - b[None]
-        else:
-            A = R
-    A = np.where(mask, A, 0.0)
-    if normalize:
-        std = A[mask].std()
-        A = np.where(mask, A / max(std, 1e-8), 0.0)
-    return A
 
 
 def surrogate_loss(logp: torch.Tensor, mask: torch.Tensor, adv: torch.Tensor, rho: torch.Tensor,
@@ -209,7 +213,9 @@ def surrogate_loss(logp: torch.Tensor, mask: torch.Tensor, adv: torch.Tensor, rh
     logp, mask, adv: (N, T) per-step log π_θ, step mask, advantage; rho: (N,) detached importance weights.
     "episode" (the study): −Σ_i ρ_i Σ_t A_it log π_it / n_i / Σ ρ_i (n_i the episode's length: mean_t).
     "reward_to_go": −Σ_i ρ_i Σ_t A_it log π_it / Σ_i ρ_i n_i (every step counts the same).
-    """
+    With ρ = 1 the "episode" loss is −mean_i (A_i · mean_t log π_it).
+
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §2."""
     m = mask.to(logp.dtype)
     per_episode = (adv * logp * m).sum(dim=1)
     n = m.sum(dim=1).clamp(min=1)
@@ -219,287 +225,97 @@ def surrogate_loss(logp: torch.Tensor, mask: torch.Tensor, adv: torch.Tensor, rh
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Results
-
-
-@dataclass(frozen=True)
-class Progress:
-    """What the progress callback receives after every outer iteration."""
-
-    iteration: int  # 1-based
-    n_iterations: int
-    mean_return: float  # of the training episodes (horizon steps, σ as sampled)
-    mean_length: float
-    mean_forward_velocity: float
-    env_steps: int  # cumulative
-    wall_time: float  # seconds since the start (normaliser included)
-    inner_steps: int
-    max_ratio: float
-    sigma: float
-
-
-@dataclass(frozen=True)
-class Run:
-    """A training run: the weights after every iteration and the per-iteration history.
-
-    checkpoints[0] is w_first (before any update), checkpoints[-1] w_last. ``history`` holds per-iteration
-    arrays: returns, return_std, lengths, forward_velocity, env_steps (cumulative), wall_time (cumulative, s),
-    inner_steps, max_ratio, grad_norm, sigma. ``evaluation`` maps a label ("sigma_trained", "sigma_0") to a dict
-    of mean_return, stderr, mean_length, mean_forward_velocity, n_episodes, horizon, noise_std.
-    """
-
-    env_id: str
-    description: dict  # policies.describe(policy): kind, dims, σ, normaliser
-    config: dict
-    checkpoints: np.ndarray  # (n_iterations + 1, n_params)
-    history: dict
-    evaluation: dict = field(default_factory=dict)
-    interrupted: bool = False
-    path: Path | None = None
-
-    @property
-    def policy_kind(self) -> str:
-        return self.description["policy_kind"]
-
-    @property
-    def n_iterations(self) -> int:
-        return self.checkpoints.shape[0] - 1
-
-    @property
-    def weight_change(self) -> np.ndarray:
-        """w_last − w_first: the direction the compression notebooks try to reproduce."""
-        return self.checkpoints[-1] - self.checkpoints[0]
-
-    def policy(self, iteration: int = -1) -> GaussianPolicy:
-        """The policy with the weights of checkpoint ``iteration`` (0: initial weights; -1: final)."""
-        return policy_at(self, iteration)
-
-
-def policy_at(run: Run, iteration: int = -1) -> GaussianPolicy:
-    """Rebuild the policy of ``run`` at checkpoint ``iteration`` (0 = before training, -1 = last)."""
-    n = run.checkpoints.shape[0]
-    if isinstance(iteration, bool) or not isinstance(iteration, int | np.integer) or not -n <= iteration < n:
-        raise ValueError(f"iteration={iteration!r}: must be an integer in [{-n}, {n - 1}]")
-    return from_description(run.description, run.checkpoints[int(iteration)].astype(np.float64))
-
-
-# ------------------------------------------------------------------------------------------------------------
 # Training
 
 
 def fit_normalizer(env_id: str, n_episodes: int = 100, horizon: int = 100, seed: int = 0,
                    pool: envs.EnvPool | None = None) -> tuple[Normalizer, int]:
     """Observation mean/std from ``n_episodes`` uniform-random-action episodes of ``horizon`` steps (the study's
-    recipe), and the env steps it took. ``n_episodes=0`` gives the identity normaliser."""
+    recipe), and the env steps it took. ``n_episodes=0`` gives the identity normaliser.
+
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §1."""
     spec = envs.env_spec(envs.check_env_id(env_id))
     int_at_least(n_episodes, "n_episodes", 0)
     int_at_least(horizon, "horizon", 1)
     if n_episodes == 0:
         return Normalizer.identity(spec.obs_dim), 0
-    rng = np.random.default_rng(envs.check_seed(seed))
+    rng = np.random.default_rng(check_seed(seed))
     pool = pool if pool is not None and len(pool) == n_episodes else envs.EnvPool(env_id, n_episodes)
     r = envs.rollout(pool, lambda obs: rng.uniform(spec.act_low, spec.act_high, (len(obs), spec.act_dim)),
                      horizon, seed=seed, noise_std=0.0)
     return Normalizer.fit(r.obs[r.mask]), r.env_steps
 
 
-def _iteration_seed(seed: int, iteration: int, n_envs: int) -> int:
+def iteration_seed(seed: int, iteration: int, n_envs: int) -> int:
     """Env-reset / noise seed of an outer iteration: distinct per iteration, far from evaluate's seeds."""
     return 1_000_000 * (seed + 1) + iteration * n_envs
 
 
 def train_reinforce(config: TrainConfig = TrainConfig(), callback: Callable[[Progress], object] | None = None,
-                    pool: envs.EnvPool | None = None, verbose: bool = False) -> Run:
-    """Train a Gaussian policy with REINFORCE (see the module docstring); returns the Run (not yet saved).
+                    pool: envs.EnvPool | None = None, verbose: bool = False, path=None, save_every: int = 25) -> Run:
+    """Train a Gaussian policy with REINFORCE (the module docstring); returns the Run (saved only with ``path``).
 
     ``callback(progress)`` is called after every outer iteration (a tqdm bar, a live plot); if it returns
     False, training stops there. Ctrl-C also stops training and returns what was done so far
-    (``run.interrupted``). The same config (seed included) gives the same weights.
-    """
+    (``run.interrupted``). With ``path`` (a name under data/runs/ or a folder) the run is saved every
+    ``save_every`` iterations and at the end. The same config (seed included) gives the same weights.
+
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §2."""
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config={config!r}: must be a TrainConfig")
     c = config
-    t0 = time.perf_counter()
-    torch.set_num_threads(c.n_threads)
-    spec = envs.env_spec(c.env_id)
-    normalizer, steps = fit_normalizer(c.env_id, c.norm_episodes, c.norm_horizon, seed=c.seed)
-    policy = make_policy(c.policy_kind, spec.obs_dim, spec.act_dim, c.sigma, normalizer, hidden=c.hidden,
-                         init=c.init, seed=c.seed)
-    params = list(policy.parameters())
-    if c.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=c.lr, momentum=c.momentum)
-    else:
-        opt = torch.optim.Adam(params, lr=c.lr, betas=c.betas)
-    if pool is None or pool.env_id != c.env_id or len(pool) != c.n_envs:
-        pool = envs.EnvPool(c.env_id, c.n_envs)
-    checkpoints = [policy.flat()]
-    keys = ("returns", "return_std", "lengths", "forward_velocity", "env_steps", "wall_time", "inner_steps",
-            "max_ratio", "grad_norm", "sigma")
-    hist = {k: [] for k in keys}
-    interrupted = False
-    try:
+    with Recorder(c, callback, path, save_every, verbose=verbose) as rec:
+        spec = envs.env_spec(c.env_id)
+        normalizer, steps = fit_normalizer(c.env_id, c.norm_episodes, c.norm_horizon, seed=c.seed)
+        policy = make_policy(c.policy_kind, spec.obs_dim, spec.act_dim, c.sigma, normalizer, hidden=c.hidden,
+                             init=c.init, seed=c.seed)
+        params = list(policy.parameters())
+        if c.optimizer == "sgd":
+            opt = torch.optim.SGD(params, lr=c.lr, momentum=c.momentum)
+        else:
+            opt = torch.optim.Adam(params, lr=c.lr, betas=c.betas)
+        if pool is None or pool.env_id != c.env_id or len(pool) != c.n_envs:
+            pool = envs.EnvPool(c.env_id, c.n_envs)
+        rec.start(lambda: {**describe(policy), "sigma": c.sigma_trained}, policy.flat())
+
         for it in range(c.n_iterations):
+            # ALGO: sample a batch of n_envs episodes with the current policy (σ fixed within the batch)
             sigma = c.sigma_at(it)
             policy.sigma = sigma
-            r = envs.rollout(pool, policy.mean_fn(), c.horizon, _iteration_seed(c.seed, it, c.n_envs), sigma,
+            r = envs.rollout(pool, policy.mean_fn(), c.horizon, iteration_seed(c.seed, it, c.n_envs), sigma,
                              clip=c.clip_actions)
             steps += r.env_steps
-            n_inner, max_ratio, gnorm = _update(policy, opt, r, c)
-            checkpoints.append(policy.flat())
-            ret = r.returns
-            vals = (ret.mean(), ret.std(), r.lengths.mean(), r.forward_velocity.sum() / max(r.env_steps, 1), steps,
-                    time.perf_counter() - t0, n_inner, max_ratio, gnorm, sigma)
-            for k, v in zip(keys, vals):
-                hist[k].append(v)
-            p = Progress(it + 1, c.n_iterations, float(vals[0]), float(vals[2]), float(vals[3]), int(steps),
-                         float(vals[5]), int(n_inner), float(max_ratio), float(sigma))
-            if verbose:
-                print(f"iter {p.iteration:4d}  return {p.mean_return:8.1f}  len {p.mean_length:6.1f}  "
-                      f"v {p.mean_forward_velocity:5.2f}  steps {p.env_steps:9d}  t {p.wall_time:7.1f}s  "
-                      f"inner {n_inner}  ρmax {max_ratio:.3g}", flush=True)
-            if callback is not None and callback(p) is False:
+            obs, act, mask = torch.as_tensor(r.obs), torch.as_tensor(r.actions), torch.as_tensor(r.mask)
+            with torch.no_grad():
+                logp_old = (policy.log_prob(obs, act) * mask).sum(dim=1)  # log π_sample(τ_i)
+
+            n_inner, max_ratio, gnorm = 0, 1.0, 0.0
+            for k in range(c.inner_steps):
+                # ALGO: importance weights ρ_i = π_θ(τ_i) / π_sample(τ_i) (1 on the first step); stop if they blow up
+                logp = policy.log_prob(obs, act)
+                if k == 0:
+                    rho = torch.ones(len(r.lengths), dtype=logp.dtype)
+                else:
+                    max_ratio = float(torch.exp(((logp * mask).sum(dim=1) - logp_old).detach().max()))
+                    if not 1 / c.stop_ratio <= max_ratio <= c.stop_ratio:
+                        break
+                    rho = importance_weights((logp * mask).sum(dim=1), logp_old, c.ratio_cap)
+
+                # ALGO: advantages (G_i − b, or the reward-to-go minus its baseline)
+                adv = advantages(r.rewards, r.mask, rho.numpy(), c.estimator, c.baseline, c.gamma,
+                                 c.normalize_advantages)
+
+                # ALGO: loss and step
+                loss = surrogate_loss(logp, mask, torch.as_tensor(adv), rho, c.estimator)
+                opt.zero_grad()
+                loss.backward()
+                gnorm = float(torch.nn.utils.clip_grad_norm_(params, c.grad_clip if c.grad_clip else math.inf))
+                opt.step()
+                n_inner += 1
+
+            rec.checkpoint(it + 1, policy.flat())
+            if not rec.log(it + 1, steps, returns=r.returns.mean(), return_std=r.returns.std(),
+                           lengths=r.lengths.mean(), forward_velocity=r.forward_velocity.sum() / max(r.env_steps, 1),
+                           inner_steps=n_inner, max_ratio=max_ratio, grad_norm=gnorm, sigma=sigma):
                 break
-    except KeyboardInterrupt:
-        interrupted = True
-    policy.sigma = float(c.sigma_final if c.sigma_final is not None else c.sigma)
-    history = {k: np.asarray(v, dtype=np.int64 if k in ("env_steps", "inner_steps") else np.float64)
-               for k, v in hist.items()}
-    n_done = len(history["returns"])
-    return Run(c.env_id, describe(policy), c.to_dict(), np.stack(checkpoints[: n_done + 1]), history,
-               interrupted=interrupted)
-
-
-def _update(policy: GaussianPolicy, opt: torch.optim.Optimizer, r: envs.Rollouts, c: TrainConfig):
-    """Up to ``c.inner_steps`` importance-weighted optimiser steps on one batch; returns (steps, max ρ, |g|)."""
-    obs = torch.as_tensor(r.obs)
-    act = torch.as_tensor(r.actions)
-    mask = torch.as_tensor(r.mask)
-    with torch.no_grad():
-        logp_old = (policy.log_prob(obs, act) * mask).sum(dim=1)
-    n_inner, max_ratio, gnorm = 0, 1.0, 0.0
-    for k in range(c.inner_steps):
-        logp = policy.log_prob(obs, act)
-        if k == 0:
-            rho = torch.ones(len(r.lengths), dtype=logp.dtype)
-        else:
-            log_rho = ((logp * mask).sum(dim=1) - logp_old).detach()
-            max_ratio = float(torch.exp(log_rho.max()))
-            if not 1 / c.stop_ratio <= max_ratio <= c.stop_ratio:  # blown up, or every ratio vanished
-                break
-            rho = importance_weights((logp * mask).sum(dim=1), logp_old, c.ratio_cap)
-        adv = advantages(r.rewards, r.mask, rho.numpy(), c.estimator, c.baseline, c.gamma, c.normalize_advantages)
-        loss = surrogate_loss(logp, mask, torch.as_tensor(adv), rho, c.estimator)
-        opt.zero_grad()
-        loss.backward()
-        g = torch.nn.utils.clip_grad_norm_(policy.parameters(), c.grad_clip if c.grad_clip else math.inf)
-        gnorm = float(g)
-        opt.step()
-        n_inner += 1
-    return n_inner, max_ratio, gnorm
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Evaluation, saving, loading
-
-
-def evaluate_run(run: Run, n_episodes: int = 20, horizon: int = 1000, seed: int = 10_000,
-                 sigmas: dict | None = None, iteration: int = -1) -> dict:
-    """Evaluate checkpoint ``iteration`` on ``n_episodes`` episodes of ``horizon`` steps, at σ as trained and σ=0.
-
-    Returns {label: envs.Evaluation}; ``sigmas`` overrides the labels and noise levels.
-    """
-    policy = policy_at(run, iteration)
-    if sigmas is None:
-        sigmas = {"sigma_trained": policy.sigma, "sigma_0": 0.0}
-    pool = envs.EnvPool(run.env_id, n_episodes)
-    return {label: envs.evaluate(run.env_id, policy.mean_fn(), n_episodes, horizon, seed, float(s), pool=pool)
-            for label, s in sigmas.items()}
-
-
-def evaluation_dict(ev: envs.Evaluation) -> dict:
-    """The JSON-able summary of an Evaluation that a run stores."""
-    return {"mean_return": ev.mean_return, "stderr": ev.stderr, "mean_length": ev.mean_length,
-            "mean_forward_velocity": ev.mean_forward_velocity, "n_episodes": len(ev.returns),
-            "horizon": ev.horizon, "noise_std": ev.noise_std, "returns": [float(x) for x in ev.returns]}
-
-
-def with_evaluation(run: Run, evaluations: dict) -> Run:
-    """A copy of ``run`` whose ``evaluation`` holds ``evaluations`` ({label: Evaluation or dict})."""
-    ev = {k: (evaluation_dict(v) if isinstance(v, envs.Evaluation) else dict(v)) for k, v in evaluations.items()}
-    return dataclasses.replace(run, evaluation={**run.evaluation, **ev})
-
-
-def runs_dir() -> Path:
-    from ..config import data_dir
-
-    return data_dir() / "runs"
-
-
-def _resolve(name_or_path) -> Path:
-    p = Path(name_or_path)
-    if p.is_absolute() or p.exists() or len(p.parts) > 1:
-        return p
-    return runs_dir() / str(name_or_path)
-
-
-def save_run(run: Run, name_or_path, dtype=np.float64) -> Path:
-    """Save ``run`` to data/runs/<name>/ (or a path) with gc_helpers.store (kind "run"); returns the folder."""
-    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype={dtype!r}: allowed: float32, float64")
-    from .. import store
-
-    arrays = {"checkpoints": run.checkpoints.astype(dtype), **{k: np.asarray(v) for k, v in run.history.items()}}
-    meta = {"env_id": run.env_id, **run.description, "config": run.config, "seed": run.config.get("seed"),
-            "optimizer": run.config.get("optimizer"), "evaluation": run.evaluation, "interrupted": run.interrupted,
-            "n_iterations": run.n_iterations}
-    return store.save(_resolve(name_or_path), RUN_KIND, arrays, meta)
-
-
-def load_run(name_or_path, **expect) -> Run:
-    """Load a saved run by name (data/runs/<name>) or path; ``expect`` as in store.load (e.g. env_id="Ant-v5")."""
-    from .. import store
-
-    art = store.load(_resolve(name_or_path), RUN_KIND, **expect)
-    desc_keys = ("policy_kind", "obs_dim", "act_dim", "sigma", "hidden", "n_params", "obs_mean", "obs_std")
-    desc = {k: art.meta[k] for k in desc_keys if k in art.meta}
-    history = {k: v for k, v in art.arrays.items() if k != "checkpoints"}
-    return Run(art.meta["env_id"], desc, art.meta.get("config", {}), art["checkpoints"], history,
-               art.meta.get("evaluation", {}), bool(art.meta.get("interrupted", False)), art.path)
-
-
-def notebook_progress(n_iterations: int, horizon: int, label: str = "REINFORCE", every: int = 1):
-    """A callback for ``train_reinforce`` that shows a tqdm bar and a live plot of the training return vs
-    env steps in a notebook; returns (callback, close). Call ``close()`` after training."""
-    int_at_least(n_iterations, "n_iterations", 1)
-    int_at_least(horizon, "horizon", 1)
-    int_at_least(every, "every", 1)
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=n_iterations, desc=label)
-    fig, ax = plt.subplots(figsize=(6, 3))
-    handle = display(fig, display_id=True)
-    plt.close(fig)
-    steps, returns = [], []
-
-    def callback(p: Progress):
-        steps.append(p.env_steps)
-        returns.append(p.mean_return)
-        bar.update(1)
-        bar.set_postfix(ret=f"{p.mean_return:.0f}", v=f"{p.mean_forward_velocity:.2f} m/s")
-        if p.iteration % every == 0 or p.iteration == p.n_iterations:
-            ax.clear()
-            ax.plot(steps, returns, "o-", ms=3)
-            ax.set_xlabel("env steps")
-            ax.set_ylabel(f"mean return ({horizon}-step episodes)")
-            ax.set_title(label)
-            ax.grid(alpha=0.3)
-            if handle is not None:
-                handle.update(fig)
-
-    def close():
-        bar.close()
-        return fig
-
-    return callback, close
+    return rec.run
