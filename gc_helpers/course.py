@@ -172,29 +172,37 @@ def course_table() -> str:
     return "\n".join(rows)
 
 
-def readme_with_table(readme: str) -> str:
-    if README_BEGIN not in readme or README_END not in readme:
-        raise ValueError(f"README.md has no {README_BEGIN} … {README_END} section to fill")
+TABLE_FILES = ("README.md", "docs/teaching.md")
+
+
+def with_table(text: str, name: str = "README.md") -> str:
+    """``text`` with its course-table section (between the course:begin/end markers) regenerated."""
+    if README_BEGIN not in text or README_END not in text:
+        raise ValueError(f"{name} has no {README_BEGIN} … {README_END} section to fill")
+    readme = text
     head, rest = readme.split(README_BEGIN, 1)
     _, tail = rest.split(README_END, 1)
     return f"{head}{README_BEGIN}\n{course_table()}\n{README_END}{tail}"
 
 
 def main(argv=None) -> int:
-    """``python -m gc_helpers.course --write``: regenerate the README's course table (``--check``: compare)."""
+    """``python -m gc_helpers.course --write``: regenerate the course table in README.md and docs/teaching.md;
+    without ``--write``, say whether they are up to date (exit 1 if not)."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv
-    path = project_root() / "README.md"
-    new = readme_with_table(path.read_text())
-    if "--write" in args:
-        path.write_text(new)
-        print(f"wrote the course table into {path}")
-        return 0
-    same = new == path.read_text()
-    print("README course table is up to date" if same else "README course table differs: run "
-          "`python -m gc_helpers.course --write`")
-    return 0 if same else 1
+    stale = []
+    for name in TABLE_FILES:
+        path = project_root() / name
+        new = with_table(path.read_text(), name)
+        if "--write" in args:
+            path.write_text(new)
+            print(f"wrote the course table into {path}")
+        elif new != path.read_text():
+            stale.append(name)
+    if stale:
+        print(f"course table differs in {', '.join(stale)}: run `python -m gc_helpers.course --write`")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

@@ -204,12 +204,34 @@ def _check_arrays(arrays: dict) -> None:
             raise ValueError(f"array {name!r} has dtype object; save numbers or strings only")
 
 
+WRITE_DATA_ENV = "GC_WRITE_DATA"
+
+
+def check_writable(path: Path) -> None:
+    """Refuse to write under the shipped data/ from a notebook kernel: notebooks save under ``config.out_dir()``;
+    shipped artifacts change only through ``make regenerate NAME=…`` (which sets GC_WRITE_DATA=1) or the bench
+    scripts that make them."""
+    from .config import data_dir
+    from .course import _in_notebook
+
+    if os.environ.get(WRITE_DATA_ENV) == "1" or not _in_notebook():
+        return
+    try:
+        Path(path).resolve().relative_to(data_dir().resolve())
+    except ValueError:
+        return
+    raise ValueError(f"path={str(path)!r} is inside the shipped data/: a notebook never writes there (save under "
+                     "gc_helpers.config.out_dir()); shipped artifacts change only through `make regenerate NAME=…`")
+
+
 def save(path, kind: str, arrays: dict, meta: dict, overwrite: bool = True) -> Path:
     """Write ``arrays`` (name -> array) and ``meta`` (JSON-able) to the folder ``path``; returns the path.
 
-    Arrays whose shapes disagree with the metadata (``gc_helpers.schemas``) are refused before anything is written.
+    Arrays whose shapes disagree with the metadata (``gc_helpers.schemas``) are refused before anything is written;
+    so is a notebook writing into the shipped data/ (``check_writable``).
     """
     path = _check_name(path)
+    check_writable(path)
     if not isinstance(kind, str) or not kind:
         raise ValueError(f"kind={kind!r}: a non-empty string such as 'run' or 'compressed'")
     _check_arrays(arrays)

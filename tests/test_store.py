@@ -273,3 +273,17 @@ def test_save_refuses_arrays_that_disagree_with_the_meta(tmp_path):
     with pytest.raises(ValueError, match="not saving .*'checkpoints' has shape \\(3, 5\\).*n_params = 4"):
         store.save(tmp_path / "bad", "run", {"checkpoints": np.zeros((3, 5))}, {"env_id": "Ant-v5", "n_params": 4})
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_notebook_kernel_cannot_write_into_shipped_data(tmp_path, monkeypatch):
+    from gc_helpers import course
+
+    monkeypatch.setenv("GC_ROOT", str(tmp_path))
+    monkeypatch.delenv(store.WRITE_DATA_ENV, raising=False)
+    monkeypatch.setattr(course, "_in_notebook", lambda: True)
+    with pytest.raises(ValueError, match="inside the shipped data/.*make regenerate"):
+        store.save(tmp_path / "data" / "compressed" / "x", "notes", {"a": np.zeros(2)}, {"env_id": "Ant-v5"})
+    assert not (tmp_path / "data").exists()
+    store.save(tmp_path / "out" / "x", "notes", {"a": np.zeros(2)}, {"env_id": "Ant-v5"})  # out/ is fine
+    monkeypatch.setenv(store.WRITE_DATA_ENV, "1")  # make regenerate
+    store.save(tmp_path / "data" / "x", "notes", {"a": np.zeros(2)}, {"env_id": "Ant-v5"})
