@@ -38,7 +38,8 @@ def _fmt_time(seconds) -> str:
 
 def runs_table() -> list[str]:
     """The trained agents' table: one row per evaluation of every run in data/runs/ (either trainer), read with
-    the one run loader (gc_helpers.training.load_run)."""
+    the one run loader (gc_helpers.training.load_run). The runs are shown in notebooks/02_train_quadratic_agent.ipynb,
+    §3 and notebooks/06_ppo.ipynb, §5."""
     from .training import load_run, runs_dir
 
     lines = ["| run | task | trainer | evaluation | return ± s.e. | episode length | forward velocity | env steps | "
@@ -71,6 +72,8 @@ def _study_curves() -> dict:
 
 
 def compression_table() -> list[str]:
+    """The compression sweeps' table (data/compressed/); the sweeps are made in notebooks/04_alpha_optimisation.ipynb,
+    §3."""
     study = _study_curves()
     head = " | ".join(f"cos L={L}" for L in GRID)
     lines = [f"| sweep | run | target | method | {head} | √(L/P) at 490 | study at 490 | wall time |",
@@ -96,6 +99,7 @@ def compression_table() -> list[str]:
 
 
 def decompression_table() -> list[str]:
+    """The decompression results (data/decompressed/), made in notebooks/05_line_search_decompression.ipynb, §9."""
     lines = []
     for art in _artifacts("decompressed", "decompressed"):
         m = art.meta
@@ -128,6 +132,7 @@ def decompression_table() -> list[str]:
 
 
 def results_markdown() -> str:
+    """The README's results section: the three tables above (the classroom results of notebooks 02–06)."""
     parts = ["### Trained agents (`data/runs/`)", "", *runs_table(), "",
              "### Compression sweeps (`data/compressed/`)", "", *compression_table(), ""]
     dec = decompression_table()
@@ -137,7 +142,8 @@ def results_markdown() -> str:
 
 
 def readme_block(readme: Path | None = None) -> str:
-    """The text between the results markers of the README."""
+    """The text between the results markers of the README (tests/test_readme.py compares it with
+    ``results_markdown``; no notebook teaches it)."""
     text = (readme or project_root() / "README.md").read_text()
     if BEGIN not in text or END not in text:
         raise ValueError(f"README has no {BEGIN} … {END} block")
@@ -145,6 +151,7 @@ def readme_block(readme: Path | None = None) -> str:
 
 
 def write_readme(readme: Path | None = None) -> Path:
+    """Replace the README's results section with ``results_markdown()`` (``python -m gc_helpers.report --write``)."""
     path = readme or project_root() / "README.md"
     text = path.read_text()
     head, rest = text.split(BEGIN, 1)

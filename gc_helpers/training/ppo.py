@@ -42,6 +42,7 @@ import torch
 
 from .. import envs
 from ..checks import check_seed, finite_array, int_at_least, positive_float
+from ..compression.probes import Compressibility, random_action_compressibility  # noqa: F401  (notebook 06)
 from .configs import ConfigFields, in_range
 from .ppo_core import (  # noqa: F401  (re-exported: notebooks and tests use them as ppo.<name>)
     CLIP_OBS,
@@ -326,54 +327,3 @@ def smooth(y, window: int = 10) -> np.ndarray:
     den = np.convolve(ok.astype(float), k, mode="full")[: len(y)]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.maximum(den, 1), np.nan)
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Compressibility of a weight change (notebook 06, last part; the tools are notebook 04's)
-
-
-@dataclass(frozen=True)
-class Compressibility:
-    """Best-α cosine between a target and the span of the per-step scores of the first L steps of one random-action
-    sequence, for each L in ``lengths``; ``null`` = √(L/P), the cosine with a random L-dim subspace."""
-
-    lengths: np.ndarray
-    cosines: np.ndarray
-    null: np.ndarray
-    n_params: int
-    env_id: str
-    reset_seed: int
-    seed: int
-
-    @property
-    def ratio_to_null(self) -> np.ndarray:
-        return self.cosines / self.null
-
-
-def random_action_compressibility(score_fn: Callable, target, env_id: str, lengths, reset_seed: int = 42,
-                                  seed: int = 0) -> Compressibility:
-    """Replay ONE sequence of max(lengths) uniform-random actions open-loop from ``env.reset(seed=reset_seed)``,
-    take the per-step scores ``score_fn(obs (L, d), actions (L, k)) -> (L, P)`` and fit the exact best α
-    (compression.best_alpha_exact) on the first L steps, for each L. Any policy works: a PPO checkpoint's
-    ``action_score`` or a fixed-σ GaussianPolicy's ``score``."""
-    from .. import compression
-
-    w = np.asarray(target, dtype=np.float64)
-    if w.ndim != 1 or not np.all(np.isfinite(w)) or not np.any(w):
-        raise ValueError("target must be a finite, non-zero vector (P,)")
-    L = np.asarray(lengths)
-    if L.ndim != 1 or L.size == 0 or not np.issubdtype(L.dtype, np.integer) or np.any(L < 1):
-        raise ValueError(f"lengths={lengths!r}: must be a non-empty list of integers >= 1")
-    if np.any(L > w.size):
-        raise ValueError(f"lengths={lengths!r}: must not exceed the number of parameters P={w.size}")
-    spec = envs.env_spec(envs.check_env_id(env_id))
-    rng = np.random.default_rng(envs.check_seed(seed))
-    n = int(L.max())
-    actions = rng.uniform(spec.act_low, spec.act_high, (n, spec.act_dim))
-    rep = envs.replay(envs.reset_state(env_id, envs.check_seed(reset_seed)), actions[None])
-    G = np.asarray(score_fn(rep.obs[0, :n], actions), dtype=np.float64)
-    if G.shape != (n, w.size):
-        raise ValueError(f"score_fn returned shape {G.shape}; expected ({n}, {w.size})")
-    cos = np.array([compression.best_alpha_exact(G[:m], w).cosine for m in L])
-    return Compressibility(L.astype(np.int64), cos, compression.null_cosine(L, w.size), int(w.size), env_id,
-                           int(reset_seed), int(seed))

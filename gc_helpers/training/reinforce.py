@@ -247,7 +247,8 @@ def fit_normalizer(env_id: str, n_episodes: int = 100, horizon: int = 100, seed:
 
 
 def iteration_seed(seed: int, iteration: int, n_envs: int) -> int:
-    """Env-reset / noise seed of an outer iteration: distinct per iteration, far from evaluate's seeds."""
+    """Env-reset / noise seed of an outer iteration: distinct per iteration, far from evaluate's seeds.
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §2 (same config, same weights)."""
     return 1_000_000 * (seed + 1) + iteration * n_envs
 
 

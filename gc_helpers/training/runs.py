@@ -146,7 +146,8 @@ def runs_dir() -> Path:
 
 
 def resolve(name_or_path) -> Path:
-    """data/runs/<name> for a bare name, else the path itself."""
+    """data/runs/<name> for a bare name, else the path itself.
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §3."""
     p = Path(name_or_path)
     if p.is_absolute() or p.exists() or len(p.parts) > 1:
         return p
