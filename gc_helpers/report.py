@@ -20,9 +20,12 @@ GRID = (50, 100, 200, 490)
 
 
 def _artifacts(kind: str, folder: str) -> list[store.Artifact]:
+    """Every artifact of ``kind`` in data/<folder>/ (hidden folders, e.g. a save's leftovers, are skipped)."""
     root = data_dir() / folder
     out = []
     for path in sorted(root.glob("*/meta.json")) if root.is_dir() else []:
+        if path.parent.name.startswith("."):
+            continue
         try:
             out.append(store.load(path.parent, kind))
         except ValueError:
@@ -131,10 +134,61 @@ def decompression_table() -> list[str]:
     return lines
 
 
+def _mean_spread(values) -> str:
+    v = np.asarray(values, dtype=float)
+    return f"{v.mean():.3f} ± {v.std(ddof=1) if v.size > 1 else 0:.3f} [{v.min():.3f}–{v.max():.3f}]"
+
+
+def spread_summary(folder: str) -> dict:
+    """Cosines of many search seeds in data/spread/<folder>/: {"lengths", "weight_change", "random", "ceiling",
+    "seeds", "n_params", "act_dim"}, the cosine arrays (n_seeds, n_lengths) per target (notebook 04, §controls)."""
+    arts = [a for a in _artifacts("spread", f"spread/{folder}") if a.meta.get("complete", True)]
+    if not arts:
+        return {}
+    out = {"lengths": np.asarray(arts[0]["lengths"]), "n_params": arts[0].meta["n_params"],
+           "act_dim": arts[0].meta["act_dim"], "run": arts[0].meta["run"]}
+    for label in ("weight_change", "random"):
+        mine = sorted((a for a in arts if a.meta["target_name"] == label), key=lambda a: a.meta["seed"])
+        out[label] = np.stack([a["cosine"] for a in mine]) if mine else np.zeros((0, len(out["lengths"])))
+        out[f"{label}_seeds"] = [a.meta["seed"] for a in mine]
+        if label == "weight_change" and mine:
+            out["ceiling"] = np.stack([a["ceiling"] for a in mine])
+    return out
+
+
+def spread_table(folder: str = "ant_quad_sgd_recommended") -> list[str]:
+    """Cosine vs length over search seeds with its controls: the searched random direction (same settings, seeds
+    and lengths), the fixed-state ceiling, √(L/P), the compression ratio (k+1)·L/P and the study's values."""
+    s = spread_summary(folder)
+    if not s or not len(s["weight_change"]):
+        return []
+    P, k = s["n_params"], s["act_dim"]
+    study = _study_curves()
+    lines = [f"Run `{s['run']}`, {len(s['weight_change'])} search seeds for the weight change and "
+             f"{len(s['random'])} for a random direction (one per seed), settings `{folder.split('_')[-1]}`; "
+             "mean ± s.d. [min–max] over seeds. Past L = P/k = "
+             f"{P / k:.0f} the trajectory carries more numbers than the policy: not a compression.", "",
+             "| L | weight change | searched random direction | fixed-state ceiling | √(L/P) | (k+1)·L/P | "
+             "study (α-optim) | study inside min–max? |", "|---|---|---|---|---|---|---|---|"]
+    for j, L in enumerate(s["lengths"]):
+        wc = s["weight_change"][:, j]
+        ref = study.get("quad model, alpha-optim", {}).get(int(L))
+        inside = "–" if ref is None else ("yes" if wc.min() <= ref <= wc.max() else
+                                         ("below" if ref < wc.min() else "above"))
+        lines.append(f"| {int(L)} | {_mean_spread(wc)} | "
+                     f"{_mean_spread(s['random'][:, j]) if len(s['random']) else '–'} | "
+                     f"{s['ceiling'][:, j].mean():.3f} | {np.sqrt(L / P):.3f} | {(k + 1) * L / P:.2f} | "
+                     f"{f'{ref:.3f}' if ref is not None else '–'} | {inside} |")
+    return lines
+
+
 def results_markdown() -> str:
     """The README's results section: the three tables above (the classroom results of notebooks 02–06)."""
     parts = ["### Trained agents (`data/runs/`)", "", *runs_table(), "",
              "### Compression sweeps (`data/compressed/`)", "", *compression_table(), ""]
+    spread = spread_table()
+    if spread:
+        parts += ["### Compression with spread over search seeds (`data/spread/`)", "", *spread, ""]
     dec = decompression_table()
     if dec:
         parts += ["### Decompression (`data/decompressed/`)", "", *dec, ""]
