@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from .checks import check_seed, int_at_least
+from .compression.span import cosine  # noqa: F401  (one cosine for the whole package; taught in §7)
 
 __all__ = [
     "LQTask",
@@ -47,6 +48,7 @@ __all__ = [
     "cosine",
     "is_weight_variance_exact",
     "is_weight_stats",
+    "trajectory_log_weights",
     "off_policy_gradient",
     "bandit_gradient",
     "bandit_scores",
@@ -370,17 +372,6 @@ def reduce_gradient(per_step_terms, over_time: str = "sum", over_trajectories: s
     return x.sum(axis=0) if over_trajectories == "sum" else x.mean(axis=0)
 
 
-def cosine(u, v) -> float:
-    """Cosine similarity of two vectors (flattened); both must be non-zero."""
-    u, v = _array("u", u).ravel(), _array("v", v).ravel()
-    if u.shape != v.shape:
-        raise ValueError(f"u has {u.size} entries and v has {v.size}: they must match")
-    nu, nv = np.linalg.norm(u), np.linalg.norm(v)
-    if nu == 0 or nv == 0:
-        raise ValueError("u or v is the zero vector: cosine similarity is undefined")
-    return float(u @ v / (nu * nv))
-
-
 # ----------------------------------------------------------------------------------------------- importance sampling
 def is_weight_variance_exact(shift_over_sigma: float, horizon: int, action_dim: int = 1) -> float:
     """Var of the weight prod_t N(a_t; mu + delta, sigma^2 I) / N(a_t; mu, sigma^2 I), a_t ~ N(mu, sigma^2 I).
@@ -423,6 +414,17 @@ def is_weight_stats(shift_over_sigma: float, horizon: int, action_dim: int, n_sa
     return ISWeightStats(exact_variance=exact, sample_variance=sample_var, max_weight=scale, ess_fraction=ess)
 
 
+def trajectory_log_weights(states, actions, W_target, W_behaviour, sigma: float) -> np.ndarray:
+    """log w(tau) = sum_t [log pi_target(a_t|s_t) - log pi_behaviour(a_t|s_t)] for linear-Gaussian policies.
+
+    states (N, T, state_dim), actions (N, T, m) -> (N,). Taught in notebooks/01_policy_gradient.ipynb, §8
+    (Exercise 1.4); the dynamics cancel in the ratio, so only the two policies' log-probabilities appear.
+    """
+    phi = lq_features(states)
+    return (gaussian_log_prob(actions, phi @ _array("W_target", W_target, ndim=2).T, sigma)
+            - gaussian_log_prob(actions, phi @ _array("W_behaviour", W_behaviour, ndim=2).T, sigma)).sum(axis=-1)
+
+
 @dataclass(frozen=True)
 class OffPolicyEstimate:
     estimate: GradientEstimate
@@ -437,10 +439,7 @@ def off_policy_gradient(traj: Trajectories, W_target, baseline: float = 0.0) -> 
     W_target = _array("W_target", W_target, ndim=2)
     if W_target.shape != traj.W.shape:
         raise ValueError(f"W_target has shape {W_target.shape}: these trajectories need {traj.W.shape}")
-    phi = lq_features(traj.states)
-    logw = (gaussian_log_prob(traj.actions, phi @ W_target.T, traj.sigma)
-            - gaussian_log_prob(traj.actions, phi @ traj.W.T, traj.sigma)).sum(axis=1)
-    w = np.exp(logw)
+    w = np.exp(trajectory_log_weights(traj.states, traj.actions, W_target, traj.W, traj.sigma))
     b = float(_array("baseline", baseline, ndim=0))
     g = per_trajectory_gradients(per_step_scores(traj, W_target), traj.rewards, baseline=b) * w[:, None]
     return OffPolicyEstimate(estimate=summarize(g), weights=w)

@@ -1,0 +1,108 @@
+"""Checkers for notebooks/01_policy_gradient.ipynb (§4 the Gaussian score, §6 reward-to-go and baselines, §8
+importance weights). Each compares the student's function with the ``pg_theory`` function the notebook's later
+cells use, on random inputs drawn from a fixed seed.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .. import pg_theory as pg
+from .core import Case, CheckResult, check
+
+
+def _rng(k: int) -> np.random.Generator:
+    return np.random.default_rng(1000 + k)
+
+
+def _log_prob_cases() -> list[Case]:
+    rng = _rng(1)
+    return [
+        Case("one action, m = 1, σ = 0.5", (rng.normal(size=(1,)), rng.normal(size=(1,)), 0.5)),
+        Case("a batch of 6 actions, m = 2, σ = 0.7", (rng.normal(size=(6, 2)), rng.normal(size=(6, 2)), 0.7)),
+        Case("a (4, 5) batch of steps, m = 3, σ = 2.0", (rng.normal(size=(4, 5, 3)), rng.normal(size=(4, 5, 3)), 2.0)),
+    ]
+
+
+def check_log_prob(fn) -> CheckResult:
+    """Exercise 1.1 (§4): log N(a; mean, σ² I), summed over the action axis."""
+    return check("Exercise 1.1 (Gaussian log-probability)", fn, pg.gaussian_log_prob, _log_prob_cases(),
+                 hint="-||a - mean||² / (2σ²) - m log σ - (m/2) log 2π, summed over the LAST axis only "
+                      "(m = a.shape[-1]).")
+
+
+def _score_cases() -> list[Case]:
+    rng = _rng(2)
+    out = []
+    for name, m, d, batch, sigma in [("one step, m = 1, d = 3, σ = 0.5", 1, 3, (1,), 0.5),
+                                     ("a batch of 6 steps, m = 2, d = 3, σ = 0.7", 2, 3, (6,), 0.7),
+                                     ("a (4, 5) batch of steps, m = 3, d = 4, σ = 2.0", 3, 4, (4, 5), 2.0)]:
+        W = rng.normal(size=(m, d))
+        out.append(Case(name, (W, rng.normal(size=batch + (d,)), rng.normal(size=batch + (m,)), sigma)))
+    return out
+
+
+def check_score(fn) -> CheckResult:
+    """Exercise 1.2 (§4): ∇_W log N(a; Wφ, σ² I) = σ⁻² (a − Wφ) φᵀ, batched over leading axes."""
+    return check("Exercise 1.2 (Gaussian score)", fn, pg.gaussian_score_closed_form, _score_cases(),
+                 hint="residual r = (a - phi @ W.T) / sigma**2 of shape (..., m); the score is the outer product "
+                      "r[..., :, None] * phi[..., None, :] of shape (..., m, d). Mind the sign and the σ⁻².")
+
+
+def _rtg_cases() -> list[Case]:
+    rng = _rng(3)
+    return [
+        Case("one episode [1, 2, 3]", (np.array([[1.0, 2.0, 3.0]]),)),
+        Case("one step per episode, 4 episodes", (rng.normal(size=(4, 1)),)),
+        Case("8 episodes of 5 steps", (rng.normal(size=(8, 5)),)),
+    ]
+
+
+def check_reward_to_go(fn) -> CheckResult:
+    """Exercise 1.3 (§6): G_t = Σ_{t' ≥ t} r_t' along the last axis."""
+    return check("Exercise 1.3 (reward-to-go)", fn, pg.reward_to_go, _rtg_cases(),
+                 hint="G_t includes r_t itself (t' ≥ t, not t' > t) and sums towards the END of the episode: "
+                      "a cumulative sum of the time-reversed rewards, reversed back.")
+
+
+def _reinforce_cases() -> list[Case]:
+    rng = _rng(4)
+    out = []
+    for name, N, T, P, b in [("3 trajectories of 4 steps, P = 2, no baseline", 3, 4, 2, np.zeros((4, 1))),
+                             ("5 trajectories of 3 steps, P = 3, a time baseline b_t", 5, 3, 3, None),
+                             ("2 trajectories of 1 step, P = 4, a time baseline b_t", 2, 1, 4, None)]:
+        b = rng.normal(size=(T, 1)) if b is None else b
+        out.append(Case(name, (rng.normal(size=(N, T, P)), rng.normal(size=(N, T)), b)))
+    return out
+
+
+_reinforce_reference = functools.partial(pg.per_trajectory_gradients, use_reward_to_go=True)
+
+
+def check_reinforce(fn) -> CheckResult:
+    """Exercise 1.4 (§6): one REINFORCE gradient per trajectory, Σ_t score_t (G_t − b_t), shape (N, P)."""
+    return check("Exercise 1.4 (REINFORCE with reward-to-go and a baseline)", fn,
+                 lambda scores, rewards, baseline: _reinforce_reference(scores, rewards, baseline=baseline),
+                 _reinforce_cases(),
+                 hint="G = reward-to-go of rewards (N, T); weight each step's score (N, T, P) by G_t - b_t "
+                      "(baseline has shape (T, 1)) and sum over the time axis only: result (N, P).")
+
+
+def _weights_cases() -> list[Case]:
+    rng = _rng(5)
+    out = []
+    for name, N, T, sigma in [("1 trajectory of 1 step, σ = 0.5", 1, 1, 0.5),
+                              ("6 trajectories of 5 steps, σ = 0.7", 6, 5, 0.7)]:
+        W_old = rng.normal(size=(1, 3))
+        W_new = W_old + 0.2 * rng.normal(size=(1, 3))
+        out.append(Case(name, (rng.normal(size=(N, T, 2)), rng.normal(size=(N, T, 1)), W_new, W_old, sigma)))
+    return out
+
+
+def check_log_weights(fn) -> CheckResult:
+    """Exercise 1.5 (§8): log w(τ) = Σ_t log π_new(a_t|s_t) − log π_old(a_t|s_t), shape (N,)."""
+    return check("Exercise 1.5 (trajectory importance weights)", fn, pg.trajectory_log_weights, _weights_cases(),
+                 hint="phi = pg.lq_features(states); the means are phi @ W.T; take log π_new − log π_old per step "
+                      "(new policy in the numerator) and sum over the time axis: one number per trajectory.")
