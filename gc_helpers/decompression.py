@@ -2,9 +2,11 @@
 
 Taught in notebooks/05_line_search_decompression.ipynb.
 
-- ``line_search``: candidates w_first + β · scale · d̂ on a β grid, each scored by many evaluation episodes
-  in parallel (mean return ± standard error, episode length, forward velocity).
-- ``recovered_fraction``: (R(best β) − R(w_first)) / (R(w_last) − R(w_first)).
+- ``theta_at``, ``best_beta``, ``scan_line``: the line search itself, pure (θ = w_first + β · scale · d̂ for each β on
+  a grid, scored by any callable); ``line_search`` scores each candidate by many evaluation episodes in parallel
+  (mean return ± standard error, episode length, forward velocity) on the policy's task.
+- ``recovered_fraction``: (R(best β) − R(w_first)) / (R(w_last) − R(w_first)); ``bootstrap_recovered``: the same
+  from per-episode returns, with a bootstrap interval.
 - Baselines on the same budget of L state-action pairs: ``behaviour_cloning`` on the trained agent's own L-step
   trajectory, ``reinforce_direction`` (one REINFORCE step on one on-policy trajectory of length L); the exact
   weight change (cosine 1) is the ceiling.
@@ -19,38 +21,65 @@ import numpy as np
 import torch
 
 from . import envs
-from .policies import GaussianPolicy
+from .checks import check_seed, finite_array, int_at_least, positive_float
+from .compression.span import cosine
+from .policies import GaussianPolicy, task_of
 
 
 def check_direction(direction, n_params: int, name: str = "direction") -> np.ndarray:
-    """A finite, non-zero float64 vector of length ``n_params``, or a ValueError."""
-    d = np.asarray(direction, dtype=np.float64)
+    """A finite, non-zero float64 vector of length ``n_params``, or a ValueError naming ``name``."""
+    d = finite_array(direction, name)
     if d.shape != (n_params,):
         raise ValueError(f"{name} has shape {d.shape}; expected ({n_params},) for this policy")
-    if not np.all(np.isfinite(d)):
-        raise ValueError(f"{name} contains NaN or inf")
     if not np.any(d):
         raise ValueError(f"{name} is the zero vector; a direction must be non-zero")
     return d
 
 
 def check_betas(betas) -> np.ndarray:
-    b = np.asarray(betas, dtype=np.float64).reshape(-1)
-    if b.size == 0:
-        raise ValueError("betas is empty; give at least one step size, e.g. np.linspace(0.2, 1.2, 11)")
-    if not np.all(np.isfinite(b)):
-        raise ValueError(f"betas contains NaN or inf: {b}")
-    return b
+    """The β grid as a finite, non-empty float64 vector (e.g. np.linspace(0.2, 1.2, 11))."""
+    return finite_array(betas, "betas").reshape(-1)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The line search, pure (reference functions: the notebook's exercises are checked against them)
+
+
+def theta_at(w_first, direction, beta: float, scale: float) -> np.ndarray:
+    """θ = w_first + β · scale · d̂ with d̂ = direction / ‖direction‖.
+    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
+    w = finite_array(w_first, "w_first", ndim=1)
+    d = check_direction(direction, w.size)
+    return w + beta * scale * (d / np.linalg.norm(d))
+
+
+def best_beta(betas, scores) -> float:
+    """The β with the highest score (the first one if several tie).
+    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
+    b, s = check_betas(betas), finite_array(scores, "scores").reshape(-1)
+    if s.shape != b.shape:
+        raise ValueError(f"scores has {s.size} entries; expected one per β ({b.size})")
+    return float(b[int(np.argmax(s))])
+
+
+def scan_line(w_first, direction, betas, scale: float, score: Callable[[np.ndarray], object]) -> list:
+    """``score(theta_at(w_first, direction, β, scale))`` for every β in ``betas``, in order.
+    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
+    positive_float(scale, "scale")
+    return [score(theta_at(w_first, direction, beta, scale)) for beta in check_betas(betas)]
 
 
 @dataclass(frozen=True)
 class LineSearch:
-    """Returns along w_first + β · scale · d̂ for each β (see ``line_search``)."""
+    """Returns along w_first + β · scale · d̂ for each β (see ``line_search``); ``best_theta``: the best candidate's
+    weights."""
 
     betas: np.ndarray
     evaluations: tuple  # envs.Evaluation per β
     scale: float
     label: str = ""
+    w_first: np.ndarray | None = None
+    direction: np.ndarray | None = None
 
     @property
     def returns(self) -> np.ndarray:
@@ -66,11 +95,17 @@ class LineSearch:
 
     @property
     def best_beta(self) -> float:
-        return float(self.betas[self.best_index])
+        return best_beta(self.betas, self.returns)
 
     @property
     def best(self) -> envs.Evaluation:
         return self.evaluations[self.best_index]
+
+    @property
+    def best_theta(self) -> np.ndarray:
+        if self.w_first is None or self.direction is None:
+            raise ValueError("this LineSearch was built without w_first and direction; use line_search")
+        return theta_at(self.w_first, self.direction, self.best_beta, self.scale)
 
 
 def line_search(
@@ -78,7 +113,7 @@ def line_search(
     direction,
     betas,
     scale: float,
-    env_id: str,
+    env_id: str | None = None,
     n_episodes: int = 20,
     horizon: int = 1000,
     noise_std: float = 0.0,
@@ -86,32 +121,37 @@ def line_search(
     label: str = "",
     progress: Callable[[int, int, envs.Evaluation], None] | None = None,
 ) -> LineSearch:
-    """Evaluate θ = θ_policy + β · scale · d̂ for every β in ``betas`` (d̂ = direction / ‖direction‖).
+    """Evaluate θ = θ_policy + β · scale · d̂ for every β in ``betas`` (``scan_line``) on the task ``env_id`` (the
+    policy's own unless given; a mismatch is a ValueError).
 
     ``scale`` is usually ‖w_last − w_first‖, so that β = cos(d̂, Δw) is the projection step. Every candidate is
     scored on the same ``n_episodes`` start states (``seed``) so that differences between β are not noise in
-    the starts.
+    the starts. Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search.
     """
     theta0 = policy.flat()
     d = check_direction(direction, theta0.size)
     b = check_betas(betas)
-    if not np.isfinite(scale) or scale <= 0:
-        raise ValueError(f"scale={scale!r}: must be finite and > 0 (e.g. the norm of the weight change)")
-    unit = d / np.linalg.norm(d)
+    positive_float(scale, "scale")
+    env_id = task_of(policy, env_id)
     pool = envs.EnvPool(env_id, n_episodes)
-    results = []
     candidate = policy.with_flat(theta0)
-    for i, beta in enumerate(b):
-        candidate.set_flat(theta0 + beta * scale * unit)
-        ev = envs.evaluate(env_id, candidate.mean_fn(), n_episodes, horizon, seed, noise_std, pool=pool)
+    results = []
+
+    def evaluate(theta):
+        ev = envs.evaluate(env_id, candidate.set_flat(theta).mean_fn(), n_episodes, horizon, seed, noise_std,
+                           pool=pool)
         results.append(ev)
         if progress is not None:
-            progress(i, len(b), ev)
-    return LineSearch(b, tuple(results), float(scale), label)
+            progress(len(results) - 1, len(b), ev)
+        return ev
+
+    scan_line(theta0, d, b, scale, evaluate)
+    return LineSearch(b, tuple(results), float(scale), label, theta0, d)
 
 
 def recovered_fraction(r_best: float, r_first: float, r_last: float) -> float:
-    """(R(best β) − R(w_first)) / (R(w_last) − R(w_first)): 0 = nothing learned, 1 = all of training."""
+    """(R(best β) − R(w_first)) / (R(w_last) − R(w_first)): 0 = nothing learned, 1 = all of training.
+    Taught in notebooks/05_line_search_decompression.ipynb, §5 Recovered fraction vs cosine."""
     if not all(np.isfinite(v) for v in (r_best, r_first, r_last)):
         raise ValueError(f"returns must be finite: r_best={r_best}, r_first={r_first}, r_last={r_last}")
     if r_last == r_first:
@@ -119,9 +159,30 @@ def recovered_fraction(r_best: float, r_first: float, r_last: float) -> float:
     return float((r_best - r_first) / (r_last - r_first))
 
 
-def expert_trajectory(policy: GaussianPolicy, env_id: str, length: int, seed: int = 42, noise_std: float = 0.0):
-    """The trained agent's own trajectory of ``length`` steps: (obs (L, d), actions (L, k), return)."""
-    r = envs.rollout(envs.EnvPool(env_id, 1), policy.mean_fn(), length, seed, noise_std)
+def bootstrap_recovered(r_best, r_first, r_last, n_boot: int = 2000, seed: int = 0, level: float = 0.9):
+    """The recovered fraction of the mean returns of three sets of per-episode returns, and a bootstrap interval:
+    each set is resampled with replacement independently ``n_boot`` times. Returns (fraction, low, high), the
+    interval holding ``level`` of the resampled fractions (percentiles).
+    Taught in notebooks/05_line_search_decompression.ipynb, §5 Recovered fraction vs cosine."""
+    sets = [finite_array(r, name, ndim=1) for r, name in ((r_best, "r_best"), (r_first, "r_first"),
+                                                           (r_last, "r_last"))]
+    n_boot = int_at_least(n_boot, "n_boot")
+    if not 0 < level < 1:
+        raise ValueError(f"level={level!r}: must be a number in (0, 1), e.g. 0.9")
+    rng = np.random.default_rng(check_seed(seed))
+    means = [r[rng.integers(0, r.size, (n_boot, r.size))].mean(axis=1) for r in sets]  # (n_boot,) per set
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boot = (means[0] - means[1]) / (means[2] - means[1])
+    low, high = np.nanquantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return recovered_fraction(*(r.mean() for r in sets)), float(low), float(high)
+
+
+def expert_trajectory(policy: GaussianPolicy, env_id: str | None = None, length: int | None = None, seed: int = 42,
+                      noise_std: float = 0.0):
+    """The trained agent's own trajectory of ``length`` steps on its task: (obs (L, d), actions (L, k), return).
+    Taught in notebooks/05_line_search_decompression.ipynb, §4 Baselines on the same budget."""
+    length = int_at_least(length, "length")
+    r = envs.rollout(envs.EnvPool(task_of(policy, env_id), 1), policy.mean_fn(), length, seed, noise_std)
     n = int(r.lengths[0])
     return r.obs[0, :n], r.actions[0, :n], float(r.returns[0])
 
@@ -132,9 +193,10 @@ def behaviour_cloning(policy: GaussianPolicy, obs, actions, ridge: float = 1e-3,
 
     Linear/quadratic means: ridge regression of the actions on φ(s) (closed form). MLP: ``steps`` of Adam on
     the mean squared error. Returns θ (the policy itself is not changed).
+    Taught in notebooks/05_line_search_decompression.ipynb, §4 Baselines on the same budget.
     """
-    obs = np.asarray(obs, dtype=np.float64)
-    act = envs.check_actions(actions, policy.act_dim, ndim=2)
+    obs = finite_array(obs, "obs")
+    act = envs.check_actions(finite_array(actions, "actions"), policy.act_dim, ndim=2)
     if obs.shape != (act.shape[0], policy.obs_dim):
         raise ValueError(f"obs has shape {obs.shape}; expected ({act.shape[0]}, {policy.obs_dim})")
     if not np.isfinite(ridge) or ridge < 0:
@@ -155,12 +217,14 @@ def behaviour_cloning(policy: GaussianPolicy, obs, actions, ridge: float = 1e-3,
     return student.flat()
 
 
-def reinforce_direction(policy: GaussianPolicy, env_id: str, length: int, seed: int = 42,
-                        noise_std: float | None = None) -> np.ndarray:
-    """One REINFORCE gradient from ONE on-policy trajectory of ``length`` steps:
-    Σ_t ∇θ log π(a_t|s_t) (G_t − mean_t G_t), with reward-to-go G_t (see notebook 01)."""
+def reinforce_direction(policy: GaussianPolicy, env_id: str | None = None, length: int | None = None,
+                        seed: int = 42, noise_std: float | None = None) -> np.ndarray:
+    """One REINFORCE gradient from ONE on-policy trajectory of ``length`` steps on the policy's task:
+    Σ_t ∇θ log π(a_t|s_t) (G_t − mean_t G_t), with reward-to-go G_t (see notebook 01).
+    Taught in notebooks/05_line_search_decompression.ipynb, §4 Baselines on the same budget."""
+    length = int_at_least(length, "length")
     sigma = policy.sigma if noise_std is None else noise_std
-    r = envs.rollout(envs.EnvPool(env_id, 1), policy.mean_fn(), length, seed, sigma)
+    r = envs.rollout(envs.EnvPool(task_of(policy, env_id), 1), policy.mean_fn(), length, seed, sigma)
     n = int(r.lengths[0])
     rewards = r.rewards[0, :n]
     to_go = np.cumsum(rewards[::-1])[::-1]
@@ -170,7 +234,8 @@ def reinforce_direction(policy: GaussianPolicy, env_id: str, length: int, seed: 
 
 
 def summarise(searches: Sequence[LineSearch], r_first: float, r_last: float) -> list[dict]:
-    """One row per line search: label, best β, best return ± s.e., length, velocity, recovered fraction."""
+    """One row per line search: label, best β, best return ± s.e., length, velocity, recovered fraction.
+    Taught in notebooks/05_line_search_decompression.ipynb, §5 Recovered fraction vs cosine."""
     rows = []
     for s in searches:
         best = s.best
@@ -182,7 +247,7 @@ def summarise(searches: Sequence[LineSearch], r_first: float, r_last: float) -> 
 
 @dataclass(frozen=True)
 class DecompressionRound:
-    """One round of ``iterated_decompression``."""
+    """One round of ``iterated_decompression`` (notebooks/05_line_search_decompression.ipynb, §6)."""
 
     theta: np.ndarray  # weights after the round
     cosine: float  # cos(compressed direction, w_last − θ_before)
@@ -207,21 +272,21 @@ def iterated_decompression(
     no return is measured inside the loop. With ``betas`` each round is a line search θ_k + β d_k over the grid,
     keeping the β with the best ``evaluate`` return (the study's line search, repeated).
     ``evaluate(policy)`` scores the policy after each round (required with ``betas``).
+    Taught in notebooks/05_line_search_decompression.ipynb, §6 Iterated decompression.
     """
     theta = policy.flat()
-    last = check_direction(np.asarray(w_last, dtype=np.float64) - theta, theta.size, "w_last − w_first") + theta
-    if isinstance(rounds, bool) or not isinstance(rounds, int | np.integer) or rounds < 1:
-        raise ValueError(f"rounds={rounds!r}: must be an integer >= 1")
+    last = check_direction(finite_array(w_last, "w_last") - theta, theta.size, "w_last − w_first") + theta
+    rounds = int_at_least(rounds, "rounds")
     grid = None if betas is None else check_betas(betas)
     if grid is not None and evaluate is None:
         raise ValueError("betas needs evaluate: the line search scores each β by its return")
     total = np.linalg.norm(last - theta)
     current = policy.with_flat(theta)
     out = []
-    for k in range(int(rounds)):
+    for k in range(rounds):
         target = last - theta
         step = check_direction(compress(current, target), theta.size, "compress(...) result")
-        cos = float(step @ target / (np.linalg.norm(step) * np.linalg.norm(target)))
+        cos = cosine(step, target)
         if grid is None:
             theta = theta + step
             current.set_flat(theta)
@@ -242,7 +307,8 @@ def iterated_decompression(
 
 
 def save_results(path, searches: Sequence[LineSearch], rounds: Sequence[DecompressionRound], meta: dict):
-    """Save line searches (same β grid) and iterated-decompression rounds as a "decompressed" artifact."""
+    """Save line searches (same β grid) and iterated-decompression rounds as a "decompressed" artifact.
+    Taught in notebooks/05_line_search_decompression.ipynb, §9 The classroom (full-preset) results."""
     from . import store
 
     if not searches:

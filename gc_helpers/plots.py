@@ -1,14 +1,24 @@
-"""Figures shared by the notebooks; every saved figure goes to figures/<name>.png (see README)."""
+"""Figures shared by the notebooks; every saved figure goes to figures/<name>.png (see README).
+
+Taught alongside notebooks/03_cem_compression.ipynb and notebooks/04_alpha_optimisation.ipynb (the compression
+figures); ``savefig`` is used by every notebook.
+"""
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
+
+from .checks import finite_array, int_at_least
+from .compression.span import null_cosine
+from .compression.sweeps import as_sweep, shipped_sweep  # noqa: F401  (the notebooks call plots.shipped_sweep)
 from .config import figure_dir
 
 
 def savefig(fig, name: str, dpi: int = 110):
-    """Save ``fig`` as figures/<name>.png and return the path (name: letters, digits, '_', '-')."""
+    """Save ``fig`` as figures/<name>.png and return the path (name: letters, digits, '_', '-').
+    Taught in notebooks/00_setup.ipynb."""
     if not re.fullmatch(r"[A-Za-z0-9_\-]+", name or ""):
         raise ValueError(f"name={name!r}: use letters, digits, '_' or '-' only")
     out = figure_dir()
@@ -27,10 +37,9 @@ STUDY_COLORS = {"no alpha-optim": "C1", "alpha-optim": "C0", "random direction":
 
 def study_curves(path=None) -> dict:
     """The study's cosine-vs-length curves (data/reference/paper_cos_vs_len.csv) as {series: (lengths, cosines)};
-    series are e.g. "quad model, alpha-optim", "net model, no alpha-optim", "quad model, random direction"."""
+    series are e.g. "quad model, alpha-optim", "net model, no alpha-optim", "quad model, random direction".
+    Taught in notebooks/04_alpha_optimisation.ipynb, §3 Cosine vs length."""
     import csv
-
-    import numpy as np
 
     from .config import data_dir
 
@@ -46,13 +55,11 @@ def study_curves(path=None) -> dict:
 
 def alpha_profile(alpha, title: str = "α of the compressed trajectory"):
     """Two panels: α_t against the step t (red > 0, blue < 0), and |α_t| sorted, on a log scale: how unequal the
-    steps' weights are (the plain sum of Algorithm 1 forces them all to 1). Returns the figure."""
+    steps' weights are (the plain sum of Algorithm 1 forces them all to 1). Returns the figure.
+    Taught in notebooks/03_cem_compression.ipynb, §6 Watch it: the compressed trajectory and its α."""
     import matplotlib.pyplot as plt
-    import numpy as np
 
-    a = np.asarray(alpha, dtype=np.float64)
-    if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)):
-        raise ValueError(f"alpha has shape {a.shape}; expected a non-empty finite vector (L,)")
+    a = finite_array(alpha, "alpha", ndim=1)
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 3), gridspec_kw={"width_ratios": [2, 1]})
     t = np.arange(a.size)
     ax0.bar(t, a, width=1.0, color=np.where(a >= 0, "C3", "C0"))
@@ -76,10 +83,12 @@ def cosine_vs_length(ax, curves, n_params: int, study=None, study_series=(), nul
     """Cosine vs trajectory length on ``ax``: ``curves`` is a list of (label, lengths, cosines, style dict);
     ``study`` (``study_curves()``) and ``study_series`` add the study's curves as dotted lines; ``null`` draws
     √(L/P) for ``n_params``, and with ``act_dim`` = k also √(kL/P), the null of a search that picks each action
-    (one direction out of k per step). A top axis shows L/P."""
-    import numpy as np
-
+    (one direction out of k per step). A top axis shows L/P.
+    Taught in notebooks/04_alpha_optimisation.ipynb, §3 Cosine vs length (and §Which null?)."""
+    n_params = int_at_least(n_params, "n_params")
     for label, lengths, cos, style in curves:
+        lengths = finite_array(lengths, f"lengths of {label!r}", ndim=1)
+        cos = finite_array(cos, f"cosines of {label!r}", ndim=1)
         ax.plot(lengths, cos, label=label, **({"marker": "o", "ms": 3} | dict(style)))
     for s in study_series:
         x, y = study[s]
@@ -87,10 +96,10 @@ def cosine_vs_length(ax, curves, n_params: int, study=None, study_series=(), nul
         ax.plot(x, y, ls=":", lw=1.8, color=color, label=f"study: {s}")
     L = np.arange(1, max_length + 1)
     if null:
-        ax.plot(L, np.sqrt(np.minimum(L / n_params, 1)), color="k", ls="--", lw=1,
+        ax.plot(L, null_cosine(L, n_params), color="k", ls="--", lw=1,
                 label=f"null √(L/P), P = {n_params}")
         if act_dim:
-            ax.plot(L, np.sqrt(np.minimum(act_dim * L / n_params, 1)), color="gray", ls="-.", lw=1,
+            ax.plot(L, null_cosine(act_dim * L, n_params), color="gray", ls="-.", lw=1,
                     label=f"search null √({act_dim}L/P)")
     ax.set_xlim(0, max_length)
     ax.set_ylim(0, 1)
@@ -100,36 +109,3 @@ def cosine_vs_length(ax, curves, n_params: int, study=None, study_series=(), nul
     top = ax.secondary_xaxis("top", functions=(lambda x: x / n_params, lambda r: r * n_params))
     top.set_xlabel(f"L / P  (P = {n_params})")
     return ax
-
-
-def shipped_sweep(best: bool = False, where=None, **want):
-    """A shipped sweep (gc_helpers.compression.load_compressed) from data/compressed/ whose metadata match ``want``
-    (e.g. run="ant_quad_sgd", target_name="weight_change", method="project+cem") and, if given, the predicate
-    ``where(meta)``: the longest one, or with ``best`` the one with the highest final cosine; complete sweeps
-    before interrupted ones. None if there is none (the notebooks then compute a short one live)."""
-    import zipfile
-
-    from . import compression
-
-    arts = []
-    for p in sorted(compression.compressed_dir().glob("*")):
-        if (p / "meta.json").is_file():
-            try:
-                arts.append(compression.load_compressed(p))
-            except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as e:  # half-written, old format
-                print(f"skipping data/compressed/{p.name}: {e}")
-    arts = [a for a in arts if all(a.meta.get(k) == v for k, v in want.items()) and (where is None or where(a.meta))]
-    score = "final_cosine" if best else "length"
-    return max(arts, key=lambda a: (bool(a.meta.get("complete", True)), a.meta.get(score, 0)), default=None)
-
-
-def as_sweep(found) -> dict:
-    """A shipped sweep (store.Artifact) or a live ``compression.SearchResult`` as one dict: actions, obs, order,
-    alpha, lengths, cosine (the curve), seconds, env_steps, reset_seeds, method, shipped (bool), name, complete."""
-    keys = ("actions", "obs", "order", "alpha", "lengths", "seconds", "env_steps")
-    if hasattr(found, "arrays"):
-        return {**{k: found[k] for k in keys}, "cosine": found["cosine"], "reset_seeds": found.meta["reset_seeds"],
-                "method": found.meta["method"], "shipped": True, "name": found.path.name,
-                "complete": bool(found.meta.get("complete", True))}
-    return {**{k: getattr(found, k) for k in keys}, "cosine": found.curve, "reset_seeds": list(found.reset_seeds),
-            "method": found.method, "shipped": False, "name": "live", "complete": found.complete}

@@ -19,10 +19,11 @@ import numpy as np
 import torch
 from torch.func import functional_call, grad, vmap
 
-from .checks import int_at_least
+from .checks import finite_array, int_at_least
 
 KINDS = ("linear", "quadratic", "mlp")
 DTYPE = torch.float64
+DEFAULT_ENV_ID = "Ant-v5"  # the study's task: where a policy that does not know its own task is run
 
 
 def check_sigma(sigma) -> float:
@@ -80,6 +81,17 @@ def load_flat_parameters(module: torch.nn.Module, theta, what: str = "module"):
     return module
 
 
+def quadratic_features(x):
+    """φ = [1, x, x_i x_j for i ≤ j] of normalised observations x (..., d): (..., 1 + d + d(d+1)/2), as a torch
+    tensor for a tensor and a numpy array otherwise. Taught in notebooks/02_train_quadratic_agent.ipynb,
+    §1 Quadratic features."""
+    t = torch.as_tensor(x, dtype=DTYPE)
+    i, j = torch.triu_indices(t.shape[-1], t.shape[-1])
+    one = torch.ones(t.shape[:-1] + (1,), dtype=DTYPE)
+    phi = torch.cat([one, t, t[..., i] * t[..., j]], dim=-1)
+    return phi if isinstance(x, torch.Tensor) else phi.numpy()
+
+
 def n_features(kind: str, obs_dim: int) -> int:
     """Number of features φ(s) of a linear or quadratic mean."""
     if kind == "linear":
@@ -90,13 +102,18 @@ def n_features(kind: str, obs_dim: int) -> int:
 
 
 class GaussianPolicy(torch.nn.Module):
-    """π(a|s) = N(μ_θ(s), σ² I) with a fixed σ. Build it with ``make_policy``."""
+    """π(a|s) = N(μ_θ(s), σ² I) with a fixed σ. Build it with ``make_policy``. ``env_id``: the task it was made
+    for (None if unknown); searches, replays and evaluations run it there unless told otherwise."""
 
-    def __init__(self, kind, obs_dim, act_dim, sigma, normalizer: Normalizer, hidden: int = 128):
+    def __init__(self, kind, obs_dim, act_dim, sigma, normalizer: Normalizer, hidden: int = 128,
+                 env_id: str | None = None):
         super().__init__()
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}: allowed: {', '.join(KINDS)}")
+        if env_id is not None and not isinstance(env_id, str):
+            raise ValueError(f"env_id={env_id!r}: must be a task name such as 'Ant-v5', or None")
         self.kind = kind
+        self.env_id = env_id
         self.obs_dim = int_at_least(obs_dim, "obs_dim")
         self.act_dim = int_at_least(act_dim, "act_dim")
         self.sigma = check_sigma(sigma)
@@ -113,10 +130,6 @@ class GaussianPolicy(torch.nn.Module):
             )
         else:
             self.W = torch.nn.Parameter(torch.zeros(act_dim, n_features(kind, obs_dim), dtype=DTYPE))
-            if kind == "quadratic":
-                iu = torch.triu_indices(obs_dim, obs_dim)
-                self.register_buffer("iu0", iu[0])
-                self.register_buffer("iu1", iu[1])
 
     # -- mean and likelihood ------------------------------------------------------------------------------------
     def normalizer(self) -> Normalizer:
@@ -125,7 +138,15 @@ class GaussianPolicy(torch.nn.Module):
     def _obs(self, obs) -> torch.Tensor:
         o = torch.as_tensor(obs, dtype=DTYPE)
         if o.shape[-1] != self.obs_dim:
-            raise ValueError(f"obs has last dimension {o.shape[-1]}; expected obs_dim={self.obs_dim}")
+            task = f" (the policy's task: env_id={self.env_id!r})" if self.env_id else ""
+            raise ValueError(f"obs has last dimension {o.shape[-1]}; expected obs_dim={self.obs_dim}{task}; "
+                             f"observations of another task need that task's policy (check env_id)")
+        return o
+
+    def _finite_obs(self, obs) -> torch.Tensor:
+        o = self._obs(obs)
+        if not torch.all(torch.isfinite(o)):
+            finite_array(o.detach().numpy(), "obs")  # names the first bad entry
         return o
 
     def features(self, obs) -> torch.Tensor:
@@ -135,7 +156,7 @@ class GaussianPolicy(torch.nn.Module):
         if self.kind == "linear":
             return torch.cat([one, x], dim=-1)
         if self.kind == "quadratic":
-            return torch.cat([one, x, x[..., self.iu0] * x[..., self.iu1]], dim=-1)
+            return quadratic_features(x)
         raise ValueError("features() is defined for the linear and quadratic policies only")
 
     def mean(self, obs) -> torch.Tensor:
@@ -151,12 +172,12 @@ class GaussianPolicy(torch.nn.Module):
         if a.shape[-1] != self.act_dim or a.shape[:-1] != n:
             raise ValueError(f"actions has shape {tuple(a.shape)}; expected {tuple(n) + (self.act_dim,)}")
         if not torch.all(torch.isfinite(a)):
-            raise ValueError("actions contains NaN or inf; every action must be finite")
+            finite_array(a.detach().numpy(), "actions")  # names the first bad entry
         return a
 
     def log_prob(self, obs, actions) -> torch.Tensor:
-        """log π(a|s) for each row: (...,)."""
-        mu = self.mean(obs)
+        """log π(a|s) for each row: (...,). Taught in notebooks/01_policy_gradient.ipynb, §4."""
+        mu = self.mean(self._finite_obs(obs))
         a = self._actions(actions, mu.shape[:-1])
         k, s = self.act_dim, self.sigma
         return -0.5 * ((a - mu) ** 2).sum(-1) / s**2 - k * math.log(s) - 0.5 * k * math.log(2 * math.pi)
@@ -187,12 +208,12 @@ class GaussianPolicy(torch.nn.Module):
         Closed form for linear/quadratic means (one einsum), torch.func (vmap of grad) for the MLP.
         """
         if self.kind != "mlp":
-            phi = self.features(obs)
+            phi = self.features(self._finite_obs(obs))
             a = self._actions(actions, phi.shape[:-1])
             with torch.no_grad():
                 resid = (a - phi @ self.W.T) / self.sigma**2
             return torch.einsum("...k,...f->...kf", resid, phi).reshape(*phi.shape[:-1], -1)
-        o = self._obs(obs)
+        o = self._finite_obs(obs)
         a = self._actions(actions, o.shape[:-1])
         params = {name: p.detach() for name, p in self.named_parameters()}
         buffers = dict(self.named_buffers())
@@ -227,8 +248,10 @@ def make_policy(
     init: str | None = None,
     seed: int = 0,
     init_std: float = 0.1,
+    env_id: str | None = None,
 ) -> GaussianPolicy:
-    """A Gaussian policy with fixed ``sigma``.
+    """A Gaussian policy with fixed ``sigma`` for the task ``env_id`` (None: not recorded).
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §1 Quadratic features.
 
     ``init`` (default: "zero" for linear/quadratic, "study" for the MLP): "zero" (all weights 0: the mean
     is 0 everywhere, as in the study's quad model) or "study" (MLP:
@@ -237,7 +260,7 @@ def make_policy(
     """
     if normalizer is None:
         normalizer = Normalizer.identity(int_at_least(obs_dim, "obs_dim"))
-    policy = GaussianPolicy(kind, obs_dim, act_dim, sigma, normalizer, hidden)
+    policy = GaussianPolicy(kind, obs_dim, act_dim, sigma, normalizer, hidden, env_id)
     init = init or ("study" if kind == "mlp" else "zero")
     if init not in ("zero", "study"):
         raise ValueError(f"init={init!r}: allowed: 'zero', 'study'")
@@ -260,20 +283,45 @@ def make_policy(
 
 
 def describe(policy: GaussianPolicy) -> dict:
-    """The JSON-able description that ``from_description`` rebuilds the policy from (weights not included)."""
-    return {"policy_kind": policy.kind, "obs_dim": policy.obs_dim, "act_dim": policy.act_dim,
+    """The JSON-able description that ``from_description`` rebuilds the policy from (weights not included);
+    "env_id" only if the policy knows its task. Taught in notebooks/02_train_quadratic_agent.ipynb, §3."""
+    desc = {"policy_kind": policy.kind, "obs_dim": policy.obs_dim, "act_dim": policy.act_dim,
             "sigma": policy.sigma, "hidden": policy.hidden, "n_params": policy.n_params,
             "obs_mean": policy.obs_mean.tolist(), "obs_std": policy.obs_std.tolist()}
+    return desc if policy.env_id is None else {**desc, "env_id": policy.env_id}
 
 
 def from_description(desc: dict, theta=None) -> GaussianPolicy:
-    """A policy from ``describe``'s dict, with parameters ``theta`` if given."""
+    """A policy from ``describe``'s dict, with parameters ``theta`` if given. A run's metadata works too (it
+    holds the same keys, and "env_id": older artifacts record the task there only). Taught in
+    notebooks/02_train_quadratic_agent.ipynb, §3 The shipped runs."""
     missing = {"policy_kind", "obs_dim", "act_dim", "sigma", "obs_mean", "obs_std"} - set(desc)
     if missing:
         raise ValueError(f"policy description lacks {sorted(missing)}")
     norm = Normalizer(np.array(desc["obs_mean"]), np.array(desc["obs_std"]))
     policy = make_policy(desc["policy_kind"], desc["obs_dim"], desc["act_dim"], desc["sigma"], norm,
-                         hidden=desc.get("hidden", 128))
+                         hidden=desc.get("hidden", 128), env_id=desc.get("env_id"))
     if "n_params" in desc and desc["n_params"] != policy.n_params:
         raise ValueError(f"description says n_params={desc['n_params']}, the rebuilt policy has {policy.n_params}")
     return policy if theta is None else policy.set_flat(theta)
+
+
+def task_of(policy: GaussianPolicy, env_id: str | None = None) -> str:
+    """The task to run ``policy`` on: ``env_id`` if given, else the policy's own (``policy.env_id``), else the
+    study's Ant-v5. A given env_id that contradicts the policy's task, or a task whose observation or action
+    size does not fit the policy, is a ValueError naming env_id. Taught in notebooks/03_cem_compression.ipynb,
+    §1 The target."""
+    from . import envs
+
+    own = policy.env_id
+    if env_id is None:
+        env_id = own or DEFAULT_ENV_ID
+    elif own is not None and env_id != own:
+        raise ValueError(f"env_id={env_id!r} but the policy was trained on {own!r}; leave env_id out to use the "
+                         f"policy's task")
+    spec = envs.env_spec(envs.check_env_id(env_id))
+    if (spec.obs_dim, spec.act_dim) != (policy.obs_dim, policy.act_dim):
+        raise ValueError(f"env_id={env_id!r} has obs_dim={spec.obs_dim} and act_dim={spec.act_dim}, but the policy "
+                         f"expects obs_dim={policy.obs_dim} and act_dim={policy.act_dim}: pass the env_id of the "
+                         f"task the policy was made for")
+    return env_id

@@ -151,7 +151,7 @@ def test_unhealthy_or_unsafe_candidates_score_minus_inf(small_problem):
     A = np.full((3, 1, 8), 0.2)
 
     def score(start, safety):
-        return C._Scorer(pol, C.IncrementalSpan(target.vector), 1, safety=safety)(start, A)[0]
+        return C.Scorer(pol, C.IncrementalSpan(target.vector), 1, safety=safety)(start, A)[0]
 
     assert np.isfinite(score(_lifted(0.75), 0)).all()
     assert np.isneginf(score(_lifted(1.5), 0)).all()  # above Ant's healthy range z ∈ [0.2, 1.0]: the episode ends
@@ -220,7 +220,7 @@ def test_box_step_keeps_direction_and_box():
     rng = np.random.default_rng(0)
     mu = rng.uniform(-0.9, 0.9, (50, 4))
     u = rng.standard_normal((50, 4))
-    a = C._box_step(mu, u, -1.0, 1.0, reach=1.0)
+    a = C.box_step(mu, u, -1.0, 1.0, reach=1.0)
     assert np.all(np.abs(a) <= 1.0)
     cross = (a - mu) / u
     np.testing.assert_allclose(cross, cross[:, :1] * np.ones((1, 4)), atol=1e-12)  # a − μ ∝ u

@@ -44,7 +44,7 @@ def test_bad_betas_and_scale(linear_policy):
     d = np.ones(linear_policy.n_params)
     with pytest.raises(ValueError, match="betas is empty"):
         dc.line_search(linear_policy, d, [], 1.0, ENV, n_episodes=1, horizon=2)
-    with pytest.raises(ValueError, match="betas contains NaN"):
+    with pytest.raises(ValueError, match="betas has 1 non-finite"):
         dc.line_search(linear_policy, d, [0.1, np.nan], 1.0, ENV, n_episodes=1, horizon=2)
     with pytest.raises(ValueError, match="scale"):
         dc.line_search(linear_policy, d, [0.1], 0.0, ENV, n_episodes=1, horizon=2)
