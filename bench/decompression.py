@@ -1,0 +1,251 @@
+"""Decompression that measures learning: fresh-seed denominators, β picked on other episodes, several search seeds.
+
+    nice -n 5 .venv/bin/python bench/decompression.py        # writes data/decompressed_seeds/ant_quad_sgd/
+    # as shipped (two processes; 5 % needs ~1100 w_last episodes, about an hour on 2 shared cores):
+    nice -n 5 .venv/bin/python bench/decompression.py --only reference --precision 0.1 &
+    nice -n 5 .venv/bin/python bench/decompression.py --only directions
+
+On the study-faithful run (default ant_quad_sgd), all episodes 1000 steps at σ = 0 (the mean action):
+
+1. ``reference``: R(w_first) and R(w_last) on their own episode seeds. A pilot measures the per-episode standard
+   deviations; then w_last gets enough episodes that the standard error of R(w_last) − R(w_first) is at most
+   ``precision`` of it (the pilot's episodes are the first of those). Asking for fewer is a ValueError.
+2. ``search_s<seed>``: the compressed trajectory (RECOMMENDED settings, gradients at w_first, reset seed 42; the
+   same searches as bench/spread.py) for each search seed; its first L steps with the exact α give the direction at L.
+3. One artifact per (direction, seed): compressed L = 50, 100, 200, 490 per search seed; behaviour cloning on the
+   expert's first L steps at each L; the exact Δw (ceiling); random actions with best α at L = 490 (floor).
+   β is picked by the mean return on ``--select-episodes`` episodes (seeds A), then θ(β*) is evaluated on
+   ``--fresh-episodes`` fresh episodes (seeds B ≠ A): per-episode return, length, forward velocity and alive bonus.
+
+Each artifact is written as soon as it is finished; a rerun skips finished ones (resumable). Not run in CI.
+Recovered fractions and their bootstrap intervals are computed when loading (``decompression.bootstrap_recovered``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+torch.set_num_threads(1)  # a torch thread pool per call makes each policy evaluation ~5× slower on a loaded machine
+
+import numpy as np  # noqa: E402
+
+from gc_helpers import compression as C  # noqa: E402
+from gc_helpers import decompression as dc  # noqa: E402
+from gc_helpers import envs, store  # noqa: E402
+from gc_helpers.config import data_dir  # noqa: E402
+
+KIND = "decompressed_seed"
+LENGTHS = (50, 100, 200, 490)
+BETAS = (0.2, 0.45, 0.7, 0.95)
+HORIZON = 1000
+SELECT_SEED, FRESH_SEED, REFERENCE_SEED = 200_000, 300_000, 400_000  # episode seed blocks (env i: seed + i)
+CHUNK = 40  # w_last episodes per rollout in the reference top-up
+RESET_SEED = 42  # where the searches, the expert trajectory and the random actions start
+
+
+def check_seeds(seeds, name: str = "seeds") -> list[int]:
+    """A non-empty list of distinct non-negative integer seeds, or a ValueError naming ``name``."""
+    seeds = list(seeds) if seeds is not None else []
+    if not seeds:
+        raise ValueError(f"{name}=[]: give at least one seed, e.g. {name}=[0, 1, 2]")
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 0:
+            raise ValueError(f"{name} contains {s!r}: every seed must be a non-negative integer")
+    if len(set(seeds)) != len(seeds):
+        dup = sorted({s for s in seeds if seeds.count(s) > 1})
+        raise ValueError(f"{name}={seeds} repeats {dup}: each seed must appear once")
+    return [int(s) for s in seeds]
+
+
+def episodes_needed(std_last: float, std_first: float, n_first: int, gap: float, precision: float) -> int:
+    """Episodes n of w_last so that √(std_last²/n + std_first²/n_first) ≤ precision · |gap|,
+    gap = R(w_last) − R(w_first)."""
+    if not 0 < precision < 1:
+        raise ValueError(f"precision={precision!r}: a fraction in (0, 1), e.g. 0.05")
+    if n_first < 1:
+        raise ValueError(f"n_first={n_first!r}: at least one episode of w_first")
+    budget = (precision * abs(gap)) ** 2 - std_first**2 / n_first
+    if gap == 0 or budget <= 0:
+        raise ValueError(f"n_first={n_first}: w_first's own standard error already exceeds precision={precision} of "
+                         f"the gap {gap:.1f}; evaluate w_first on more episodes")
+    return max(2, int(np.ceil(std_last**2 / budget)))
+
+
+def check_enough_episodes(n: int, needed: int, name: str = "last_episodes") -> int:
+    """``n`` if it is at least ``needed`` (the episodes the requested precision needs), else a ValueError naming it."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"{name}={n!r}: must be a positive integer")
+    if n < needed:
+        raise ValueError(f"{name}={n}: the requested precision needs at least {needed} fresh episodes of w_last "
+                         "(measured per-episode spread); raise it or loosen --precision")
+    return int(n)
+
+
+def episode_stats(policy, n: int, seed: int) -> dict:
+    """Per-episode return, length, forward velocity (m/s), alive bonus and return − alive bonus of ``policy``'s mean
+    action on ``n`` episodes (env i starts from reset seed ``seed + i``)."""
+    r = envs.rollout(envs.EnvPool(policy.env_id, n), policy.mean_fn(), HORIZON, seed, 0.0)
+    healthy_reward = float(envs.make_env(policy.env_id).unwrapped._healthy_reward)
+    alive = healthy_reward * (r.lengths - r.terminated)  # +1 per step that ends healthy (the last falls)
+    return {"returns": r.returns, "lengths": r.lengths.astype(float), "alive": alive.astype(float),
+            "velocity": r.forward_velocity.sum(axis=1) / np.maximum(r.lengths, 1),
+            "net": r.returns - alive}
+
+
+def reference(run: str, folder: Path, precision: float, pilot: int, n_first: int, n_last: int | None) -> Path:
+    path = folder / "reference"
+    if (path / "meta.json").is_file():
+        print("  reference: done already, skipped", flush=True)
+        return path
+    first, last = C.run_policy(run, 0), C.run_policy(run, -1)
+    t0 = time.perf_counter()
+    f = episode_stats(first, n_first, REFERENCE_SEED)
+    p = episode_stats(last, pilot, REFERENCE_SEED + 10_000)
+    rate = (f["lengths"].sum() + p["lengths"].sum()) / (time.perf_counter() - t0)
+    gap = p["returns"].mean() - f["returns"].mean()
+    needed = episodes_needed(p["returns"].std(ddof=1), f["returns"].std(ddof=1), n_first, gap, precision)
+    n = check_enough_episodes(needed if n_last is None else n_last, needed, "last_episodes")
+    print(f"  pilot: R(w_first) {f['returns'].mean():.0f} (sd {f['returns'].std(ddof=1):.0f}, n={n_first}), "
+          f"R(w_last) {p['returns'].mean():.0f} (sd {p['returns'].std(ddof=1):.0f}, n={pilot}); {rate:.0f} steps/s; "
+          f"{needed} w_last episodes needed for {precision:.0%}; running {n} (≈ {n * 1000 / rate / 60:.0f} min)",
+          flush=True)
+    for start in range(pilot, n, CHUNK):  # in chunks, with progress
+        more = episode_stats(last, min(CHUNK, n - start), REFERENCE_SEED + 10_000 + start)
+        p = {k: np.concatenate([p[k], more[k]]) for k in p}
+        print(f"    w_last: {len(p['returns'])}/{n} episodes, R = {p['returns'].mean():.0f}, "
+              f"{(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+    se = np.sqrt(p["returns"].var(ddof=1) / n + f["returns"].var(ddof=1) / n_first)
+    gap = p["returns"].mean() - f["returns"].mean()
+    arrays = {**{f"first_{k}": v for k, v in f.items()}, **{f"last_{k}": v for k, v in p.items()}}
+    meta = {"env_id": first.env_id, "run": run, "horizon": HORIZON, "noise_std": 0.0, "precision": precision,
+            "pilot_episodes": pilot, "episodes_needed": needed, "first_seed": REFERENCE_SEED,
+            "last_seed": REFERENCE_SEED + 10_000, "gap": float(gap), "gap_stderr": float(se),
+            "wall_time": time.perf_counter() - t0, "command": "bench/decompression.py"}
+    store.save(path, KIND, arrays, meta)
+    print(f"  reference: R(w_last) − R(w_first) = {gap:.0f} ± {se:.0f} ({se / gap:.1%}) with {n} + {n_first} "
+          f"episodes; {meta['wall_time']:.0f} s", flush=True)
+    return path
+
+
+def compressed_search(run: str, seed: int, folder: Path) -> dict:
+    """The RECOMMENDED search of the run's weight change with search seed ``seed`` (stored: actions and states)."""
+    path = folder / f"search_s{seed}"
+    if not (path / "meta.json").is_file():
+        first = C.run_policy(run, 0)
+        t0 = time.perf_counter()
+        res = C.search(first, C.weight_change_target(run), max_length=max(LENGTHS), seed=seed,
+                       lengths=list(LENGTHS), **C.RECOMMENDED)
+        meta = {"env_id": first.env_id, "run": run, "seed": seed, "reset_seed": RESET_SEED,
+                "settings": dict(C.RECOMMENDED), "wall_time": time.perf_counter() - t0,
+                "command": "bench/decompression.py"}
+        L = max(LENGTHS)
+        store.save(path, KIND, {"actions": res.actions[0, :L], "obs": res.obs[0, :L + 1], "lengths": res.lengths,
+                                "cosine": res.curve}, meta)
+        print(f"  search_s{seed}: " + ", ".join(f"L={a} {c:.3f}" for a, c in zip(res.lengths, res.curve))
+              + f"; {meta['wall_time']:.0f} s", flush=True)
+    return store.load(path, KIND)
+
+
+def directions(run: str, seeds: list[int], folder: Path):
+    """(name, info, direction builder) in the order they are run: the L = 490 row first, then shorter L."""
+    first, last = C.run_policy(run, 0), C.run_policy(run, -1)
+    dw = C.weight_change_target(run).vector
+
+    def prefix(obs, actions, L):
+        fit = C.best_alpha_exact(C.step_grads(first, obs[:L], actions[:L]), dw)
+        return fit.direction
+
+    def compressed(L, s):
+        art = compressed_search(run, s, folder)
+        return prefix(art["obs"], art["actions"], L)
+
+    def bc(L):
+        obs, actions, _ = dc.expert_trajectory(last, first.env_id, L, seed=RESET_SEED)
+        return dc.behaviour_cloning(first, obs, actions) - first.flat()
+
+    def random_actions(L, s):
+        acts = np.random.default_rng(s).uniform(-1.0, 1.0, (1, L, first.act_dim))
+        rep = envs.replay(envs.reset_state(first.env_id, RESET_SEED), acts)
+        n = int(np.argmax(rep.terminated[0])) + 1 if rep.terminated[0].any() else L
+        return prefix(rep.obs[0], acts[0], n)
+
+    yield "exact", {"direction": "exact", "L": 0, "search_seed": -1}, lambda: dw
+    for L in sorted(LENGTHS, reverse=True):
+        yield f"bc_L{L}", {"direction": "bc", "L": L, "search_seed": -1}, lambda L=L: bc(L)
+        for s in seeds:
+            yield (f"compressed_L{L}_s{s}", {"direction": "compressed", "L": L, "search_seed": s},
+                   lambda L=L, s=s: compressed(L, s))
+        if L == max(LENGTHS):
+            yield (f"random_L{L}_s0", {"direction": "random", "L": L, "search_seed": 0},
+                   lambda L=L: random_actions(L, 0))
+
+
+def decompress_one(run: str, name: str, info: dict, build, folder: Path, n_select: int, n_fresh: int) -> Path:
+    path = folder / name
+    if (path / "meta.json").is_file():
+        print(f"  {name}: done already, skipped", flush=True)
+        return path
+    first = C.run_policy(run, 0)
+    dw = C.weight_change_target(run).vector
+    scale = float(np.linalg.norm(dw))
+    t0 = time.perf_counter()
+    d = build()
+    ls = dc.line_search(first, d, np.array(BETAS), scale, first.env_id, n_episodes=n_select, horizon=HORIZON,
+                        seed=SELECT_SEED, label=name)
+    beta = dc.best_beta(ls.betas, ls.returns)
+    fresh = episode_stats(first.with_flat(dc.theta_at(first.flat(), d, beta, scale)), n_fresh, FRESH_SEED)
+    arrays = {"betas": ls.betas, "select_returns": ls.returns, "select_stderrs": ls.stderrs,
+              "select_lengths": np.array([e.mean_length for e in ls.evaluations]),
+              **{f"fresh_{k}": v for k, v in fresh.items()}}
+    meta = {"env_id": first.env_id, "run": run, "horizon": HORIZON, "noise_std": 0.0, **info,
+            "cosine": float(C.cosine(d, dw)), "norm": float(np.linalg.norm(d)), "scale": scale,
+            "best_beta": beta, "select_seed": SELECT_SEED, "select_episodes": n_select, "fresh_seed": FRESH_SEED,
+            "fresh_episodes": n_fresh, "wall_time": time.perf_counter() - t0, "command": "bench/decompression.py"}
+    store.save(path, KIND, arrays, meta)
+    print(f"  {name}: cos {meta['cosine']:.3f}, β* {beta:.2f} (select {ls.returns.max():.0f}), fresh "
+          f"{fresh['returns'].mean():.0f} ± {fresh['returns'].std(ddof=1) / np.sqrt(n_fresh):.0f}, "
+          f"{fresh['velocity'].mean():.2f} m/s; {meta['wall_time']:.0f} s", flush=True)
+    return path
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", default="ant_quad_sgd")
+    ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="search seeds (as bench/spread.py)")
+    ap.add_argument("--precision", type=float, default=0.05, help="s.e. of R(w_last) − R(w_first) / the gap")
+    ap.add_argument("--pilot-episodes", type=int, default=40)
+    ap.add_argument("--first-episodes", type=int, default=20)
+    ap.add_argument("--last-episodes", type=int, default=None, help="default: as many as the precision needs")
+    ap.add_argument("--select-episodes", type=int, default=4)
+    ap.add_argument("--fresh-episodes", type=int, default=20)
+    ap.add_argument("--only", choices=("reference", "directions"), default=None,
+                    help="run one part (e.g. the two parts in two processes)")
+    ap.add_argument("--out", default=None, help="folder (default data/decompressed_seeds/<run>)")
+    args = ap.parse_args(argv)
+    try:
+        seeds = check_seeds(args.seeds, "seeds")
+    except ValueError as e:
+        ap.error(str(e))
+    if args.fresh_episodes < 20:
+        ap.error(f"--fresh-episodes {args.fresh_episodes}: report the best β on at least 20 fresh episodes")
+    folder = Path(args.out) if args.out else data_dir() / "decompressed_seeds" / args.run
+    print(f"{args.run}: search seeds {seeds}, β grid {BETAS}, {args.select_episodes} selection + "
+          f"{args.fresh_episodes} fresh episodes × {HORIZON} steps per direction → {folder}", flush=True)
+    t0 = time.perf_counter()
+    if args.only != "directions":
+        reference(args.run, folder, args.precision, args.pilot_episodes, args.first_episodes, args.last_episodes)
+    todo = list(directions(args.run, seeds, folder)) if args.only != "reference" else []
+    for i, (name, info, build) in enumerate(todo, 1):
+        print(f"[{i}/{len(todo)}, {(time.perf_counter() - t0) / 60:.1f} min]", end="", flush=True)
+        decompress_one(args.run, name, info, build, folder, args.select_episodes, args.fresh_episodes)
+    print(f"done in {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The checkers of notebook 05 (θ(β), the line search, the bootstrap interval): the package's reference passes,
+plausible wrong answers fail naming the case, and bad answers get a message naming the exercise."""
+
+import numpy as np
+import pytest
+
+from gc_helpers import decompression as dc
+from gc_helpers.exercises import nb05
+
+
+@pytest.fixture(autouse=True)
+def _report_mode(monkeypatch):
+    monkeypatch.delenv("GC_CHECKS", raising=False)
+
+
+def _theta_by_hand(w_first, direction, beta, scale):
+    return w_first + beta * scale * direction / np.linalg.norm(direction)
+
+
+def _theta_unnormalised(w_first, direction, beta, scale):  # β applied to d itself
+    return w_first + beta * scale * direction
+
+
+def _theta_without_scale(w_first, direction, beta, scale):
+    return w_first + beta * direction / np.linalg.norm(direction)
+
+
+def _line(pick=np.argmax, normalise=True, index=False):
+    def fn(w_first, direction, betas, scale, score):
+        d = direction / np.linalg.norm(direction) if normalise else direction
+        scores = [score(w_first + b * scale * d) for b in betas]
+        i = int(pick(scores))
+        return i if index else float(betas[i])
+    return fn
+
+
+def _boot(joint=False, resample=True):
+    def fn(r_best, r_first, r_last, n_boot, seed, level):
+        rng = np.random.default_rng(seed)
+        sets = (r_best, r_first, r_last)
+        if not resample:
+            means = [np.full(n_boot, r.mean()) for r in sets]
+        elif joint:  # one draw of indices shared by the three sets
+            n = min(r.size for r in sets)
+            idx = rng.integers(0, n, (n_boot, n))
+            means = [r[:n][idx].mean(axis=1) for r in sets]
+        else:
+            means = [r[rng.integers(0, r.size, (n_boot, r.size))].mean(axis=1) for r in sets]
+        boot = (means[0] - means[1]) / (means[2] - means[1])
+        low, high = np.nanquantile(boot, [(1 - level) / 2, (1 + level) / 2])
+        frac = (r_best.mean() - r_first.mean()) / (r_last.mean() - r_first.mean())
+        return frac, low, high
+    return fn
+
+
+def test_references_pass():
+    assert nb05.check_theta_at(dc.theta_at).passed
+    assert nb05.check_line_search(nb05.reference_line_search).passed
+    assert nb05.check_bootstrap(dc.bootstrap_recovered).passed
+
+
+def test_written_solutions_pass():
+    assert nb05.check_theta_at(_theta_by_hand).passed
+    assert nb05.check_line_search(_line()).passed
+    assert nb05.check_bootstrap(_boot()).passed
+
+
+@pytest.mark.parametrize("wrong", [_theta_unnormalised, _theta_without_scale], ids=["unnormalised d", "no scale"])
+def test_wrong_theta_fails(wrong):
+    r = nb05.check_theta_at(wrong)
+    assert r.passed is False and "case 'P = 6, β = 0.5, scale 2'" in r.message
+    assert r.fn is dc.theta_at  # later cells fall back to the reference
+
+
+@pytest.mark.parametrize("wrong, case", [(_line(pick=np.argmin), "P = 5, the peak at β ≈ 0.6, ‖d‖ = 4"),
+                                         (_line(normalise=False), "P = 5, the peak at β ≈ 0.6, ‖d‖ = 4"),
+                                         (_line(index=True), "P = 5, the peak at β ≈ 0.6, ‖d‖ = 4")],
+                         ids=["minimum", "unnormalised d", "index not β"])
+def test_wrong_line_search_fails(wrong, case):
+    r = nb05.check_line_search(wrong)
+    assert r.passed is False and f"case '{case}'" in r.message
+
+
+@pytest.mark.parametrize("wrong, case", [(_boot(joint=True), "20 / 20 / 60 episodes, n_boot = 500"),
+                                         (_boot(resample=False), "20 / 20 / 60 episodes, n_boot = 500")],
+                         ids=["joint resampling", "no resampling"])
+def test_wrong_bootstrap_fails(wrong, case):
+    r = nb05.check_bootstrap(wrong)
+    assert r.passed is False and f"case '{case}'" in r.message
+
+
+def test_joint_resampling_fails_even_on_equal_sizes():
+    def joint_equal_only(r_best, r_first, r_last, n_boot, seed, level):
+        if len({r_best.size, r_first.size, r_last.size}) > 1:
+            return _boot()(r_best, r_first, r_last, n_boot, seed, level)
+        return _boot(joint=True)(r_best, r_first, r_last, n_boot, seed, level)
+    r = nb05.check_bootstrap(joint_equal_only)
+    assert r.passed is False and "case 'equal sizes (20 each), level 0.8'" in r.message
+
+
+@pytest.mark.parametrize("checker", [nb05.check_theta_at, nb05.check_line_search, nb05.check_bootstrap])
+def test_bad_answers_name_the_exercise(checker):
+    not_a_function = checker(42)
+    assert not_a_function.passed is False and "Exercise 5." in not_a_function.message
+
+    def raises(*args):
+        raise IndexError("boom")
+    r = checker(raises)
+    assert r.passed is False and "Exercise 5." in r.message and "IndexError" in r.message
+
+    def wrong_shape(*args):
+        return np.zeros(2)
+    r = checker(wrong_shape)
+    assert r.passed is False and "Exercise 5." in r.message
+
+
+def test_not_written_yet(capsys):
+    def todo(*args):
+        raise NotImplementedError()
+    r = nb05.check_theta_at(todo)
+    assert r.passed is False and "not written yet" in r.message
