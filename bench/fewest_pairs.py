@@ -54,7 +54,8 @@ def cosine_source(root: Path, run: str, first, dw, seed: int, length: int) -> st
         secs, how = shipped["seconds"], f"shipped data/compressed/{run}_weight_change"
     else:
         r = C.search(first, dw, max_length=length, reset_seeds=(RESET_SEED + seed,), seed=seed, n_threads=1, **SEARCH)
-        acts, lengths, steps, secs, how = r.actions[0], r.lengths, r.env_steps, r.seconds, "compression.BEST (no staging)"
+        acts, lengths, steps, secs = r.actions[0], r.lengths, r.env_steps, r.seconds
+        how = "compression.BEST (no staging)"
     store.save(path, "fewest_pairs_source", {"actions": acts, "lengths": lengths, "env_steps": steps, "seconds": secs},
                {"seed": seed, "how": how, "run": run})
     return store.load(path, "fewest_pairs_source")
@@ -123,9 +124,9 @@ def run_cell(method, L, seed, ctx) -> Path:
             "bench_seconds": time.perf_counter() - t0, "info": pairs.info, "protocol": T.protocol_dict(ctx["protocol"])}
     store.save(path, T.CELL_KIND, arrays, meta)
     shutil.rmtree(ctx["root"] / "_checkpoints" / f"outer_L{L}_s{seed}", ignore_errors=True)
-    print(f"{method:9s} L={L:3d} s={seed}: {row['velocity']:+.2f} m/s, return {row['return']:.0f}, cos {pairs.cosine:.2f},"
-          f" β {row['beta']}, {pairs.env_steps} + {row['eval_env_steps']} steps, {time.perf_counter() - t0:.0f} s",
-          flush=True)
+    print(f"{method:9s} L={L:3d} s={seed}: {row['velocity']:+.2f} m/s, return {row['return']:.0f}, "
+          f"cos {pairs.cosine:.2f}, β {row['beta']}, {pairs.env_steps} + {row['eval_env_steps']} steps, "
+          f"{time.perf_counter() - t0:.0f} s", flush=True)
     return path
 
 
