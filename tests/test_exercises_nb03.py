@@ -49,7 +49,9 @@ def test_references_pass():
 
 
 def test_a_written_solution_passes():
-    assert nb03.check_cem_iteration(_cem()).passed
+    mine = _cem()
+    r = nb03.check_cem_iteration(mine)
+    assert r.passed and r.fn is mine  # later cells call the student's own function
     assert nb03.check_chunk_gain(_gain_by_hand).passed
 
 
@@ -58,7 +60,7 @@ def test_wrong_cem_iterations_fail(wrong):
     r = nb03.check_cem_iteration(wrong)
     assert r.passed is False
     assert "case '" in r.message and nb03.CEM_EXERCISE in r.message
-    assert r.fn is not wrong  # later cells use the reference
+    assert r.fn is cem.cem_iteration  # later cells use the reference
 
 
 @pytest.mark.parametrize("wrong", [_gain_not_orthogonalised, _gain_not_normalised],

@@ -1,0 +1,156 @@
+"""Compression over many search seeds, against the right controls (taught in notebooks/04_alpha_optimisation.ipynb,
+§4 Spread over search seeds and §5 SGD vs Adam).
+
+- ``load_spread(label)``: the multi-seed sweeps written by bench/spread.py (kind "spread") as arrays over seeds;
+- ``study_vs_band(spread, study)``: at the lengths both have, is the study's point inside our min–max band?
+- ``not_a_compression_length(P, k)``: P/k, from where a search could match any direction at the visited states;
+- ``compression_ratio(L, P, k)``: (k+1)·L/P, the numbers a trajectory carries (k actions and one α per step) per
+  policy parameter;
+- ``spread_figure(...)``: mean and min–max band over seeds for the weight change and the searched random
+  direction, √(L/P), the fixed-state ceiling, the study's points, the ratio on a second axis, L ≥ P/k shaded;
+- ``load_trainer_grid()``: the finished runs of bench/trainer_grid.py grouped by (group, lr).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import store
+from .config import data_dir
+
+SPREAD_KIND = "spread"
+GRID_KIND = "trainer_grid"
+
+
+@dataclass(frozen=True)
+class Spread:
+    """One target's sweeps over search seeds: cosine and ceiling (n_seeds, n_lengths) at ``lengths``."""
+
+    label: str
+    lengths: np.ndarray
+    cosine: np.ndarray
+    ceiling: np.ndarray
+    seconds: np.ndarray
+    seeds: tuple
+    n_params: int
+    act_dim: int
+    settings: dict
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.cosine.mean(0)
+
+    @property
+    def low(self) -> np.ndarray:
+        return self.cosine.min(0)
+
+    @property
+    def high(self) -> np.ndarray:
+        return self.cosine.max(0)
+
+
+def spread_dir(name: str = "ant_quad_sgd_recommended"):
+    return data_dir() / "spread" / name
+
+
+def load_spread(label: str, name: str = "ant_quad_sgd_recommended") -> Spread:
+    """Every complete sweep data/spread/<name>/<label>_s<seed> (label "weight_change" or "random")."""
+    if label not in ("weight_change", "random"):
+        raise ValueError(f"label={label!r}: allowed: weight_change, random")
+    paths = sorted(spread_dir(name).glob(f"{label}_s*"), key=lambda p: int(p.name.rsplit("_s", 1)[1]))
+    arts = [store.load(p, SPREAD_KIND) for p in paths if (p / "meta.json").is_file()]
+    arts = [a for a in arts if a.meta.get("complete", True)]
+    if not arts:
+        raise FileNotFoundError(f"no complete sweep {label}_s* in {spread_dir(name)}; run bench/spread.py")
+    lengths = arts[0]["lengths"]
+    if any(not np.array_equal(a["lengths"], lengths) for a in arts):
+        raise ValueError(f"{spread_dir(name)}: the {label} sweeps were recorded at different lengths")
+    meta = arts[0].meta
+    return Spread(label, lengths, np.array([a["cosine"] for a in arts]), np.array([a["ceiling"] for a in arts]),
+                  np.array([a["seconds"][-1] for a in arts]), tuple(a.meta["seed"] for a in arts),
+                  int(meta["n_params"]), int(meta["act_dim"]), dict(meta["settings"]))
+
+
+def not_a_compression_length(n_params: int, act_dim: int) -> float:
+    """P/k: with k free action coordinates per step, L ≥ P/k steps span k·L ≥ P directions at the visited states."""
+    return n_params / act_dim
+
+
+def compression_ratio(length, n_params: int, act_dim: int):
+    """(k+1)·L/P: numbers the trajectory carries (k actions and one α per step) per policy parameter."""
+    return (act_dim + 1) * np.asarray(length, dtype=np.float64) / n_params
+
+
+def study_vs_band(spread: Spread, study_lengths, study_cosines) -> list[tuple[int, float, float, float, str]]:
+    """(L, study cosine, band low, band high, "inside" | "above" | "below") at each length both record."""
+    x, y = np.asarray(study_lengths), np.asarray(study_cosines)
+    rows = []
+    for j, L in enumerate(spread.lengths):
+        if L in x:
+            c = float(y[x == L][0])
+            lo, hi = float(spread.low[j]), float(spread.high[j])
+            rows.append((int(L), c, lo, hi, "inside" if lo <= c <= hi else ("above" if c > hi else "below")))
+    return rows
+
+
+def spread_figure(ax, spreads, study=None, study_series=()):
+    """The cosine-vs-length figure with its controls on ``ax`` (see the module doc); returns the ratio axis."""
+    colors = {"weight_change": "C0", "random": "C2"}
+    names = {"weight_change": "weight change", "random": "searched random direction"}
+    first = spreads[0]
+    P, k, L = first.n_params, first.act_dim, first.lengths
+    for s in spreads:
+        c = colors.get(s.label, "C1")
+        ax.fill_between(s.lengths, s.low, s.high, color=c, alpha=0.25)
+        ax.plot(s.lengths, s.mean, "o-", ms=3, color=c,
+                label=f"{names.get(s.label, s.label)}: mean, min–max over {len(s.seeds)} search seeds")
+        ax.plot(s.lengths, s.ceiling.mean(0), ls=(0, (1, 1)), color=c, lw=1.5,
+                label=f"fixed-state ceiling ({names.get(s.label, s.label)})")
+    grid = np.arange(1, int(L.max()) + 1)
+    ax.plot(grid, np.sqrt(np.minimum(grid / P, 1)), "k--", lw=1, label=f"null √(L/P), P = {P}")
+    for name in study_series:
+        x, y = study[name]
+        ax.plot(x, y, "x", ms=4, color="C3" if "alpha" in name else "C4", label=f"study: {name} (P = 6056)")
+    edge = not_a_compression_length(P, k)
+    ax.axvspan(edge, max(edge, float(L.max())) + 10, color="gray", alpha=0.15,
+               label=f"L ≥ P/k = {edge:.0f}: not a compression")
+    ax.set(xlim=(0, float(L.max()) + 10), ylim=(0, 1.02), xlabel="trajectory length L", ylabel="cosine with the target")
+    ax.grid(alpha=0.3)
+    top = ax.secondary_xaxis("top", functions=(lambda x: compression_ratio(x, P, k),
+                                               lambda r: np.asarray(r) * P / (k + 1)))
+    top.set_xlabel(f"compression ratio (k+1)·L/P  (k = {k}, P = {P}): numbers in the trajectory per parameter")
+    return top
+
+
+@dataclass(frozen=True)
+class GridGroup:
+    """The finished runs of one (group, lr) of bench/trainer_grid.py: arrays (n_seeds, n_lengths)."""
+
+    group: str
+    lr: float
+    seeds: tuple
+    lengths: np.ndarray
+    cos_searched: np.ndarray
+    cos_random: np.ndarray
+    null: np.ndarray
+    returns: np.ndarray  # σ = 0 evaluation return per seed
+
+
+def load_trainer_grid(folder=None) -> dict:
+    """{(group, lr): GridGroup} for every finished run under data/trainer_grid/ (none yet: {})."""
+    folder = data_dir() / "trainer_grid" if folder is None else folder
+    found: dict = {}
+    for p in sorted(folder.glob("*_lr*_s*")) if folder.is_dir() else []:
+        if (p / "meta.json").is_file():
+            a = store.load(p, GRID_KIND)
+            found.setdefault((a.meta["group"], float(a.meta["lr"])), []).append(a)
+    out = {}
+    for (group, lr), arts in found.items():
+        arts.sort(key=lambda a: a.meta["seed"])
+        ev = [a.meta.get("evaluation", {}).get("mean_return", np.nan) for a in arts]
+        out[(group, lr)] = GridGroup(group, lr, tuple(a.meta["seed"] for a in arts), arts[0]["lengths"],
+                                     np.array([a["cos_searched"] for a in arts]),
+                                     np.array([a["cos_random"] for a in arts]), arts[0]["null"], np.array(ev))
+    return out
