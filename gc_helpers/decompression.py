@@ -27,7 +27,8 @@ from .policies import GaussianPolicy, task_of
 
 
 def check_direction(direction, n_params: int, name: str = "direction") -> np.ndarray:
-    """A finite, non-zero float64 vector of length ``n_params``, or a ValueError naming ``name``."""
+    """A finite, non-zero float64 vector of length ``n_params``, or a ValueError naming ``name``.
+    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
     d = finite_array(direction, name)
     if d.shape != (n_params,):
         raise ValueError(f"{name} has shape {d.shape}; expected ({n_params},) for this policy")
@@ -37,7 +38,8 @@ def check_direction(direction, n_params: int, name: str = "direction") -> np.nda
 
 
 def check_betas(betas) -> np.ndarray:
-    """The β grid as a finite, non-empty float64 vector (e.g. np.linspace(0.2, 1.2, 11))."""
+    """The β grid as a finite, non-empty float64 vector (e.g. np.linspace(0.2, 1.2, 11)).
+    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
     return finite_array(betas, "betas").reshape(-1)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.func import functional_call, grad, vmap
 
-from .checks import finite_array, int_at_least
+from .checks import finite_array, int_at_least, positive_float
 
 KINDS = ("linear", "quadratic", "mlp")
 DTYPE = torch.float64
@@ -27,11 +27,9 @@ DEFAULT_ENV_ID = "Ant-v5"  # the study's task: where a policy that does not know
 
 
 def check_sigma(sigma) -> float:
-    if isinstance(sigma, bool) or not isinstance(sigma, int | float | np.floating | np.integer):
-        raise ValueError(f"sigma={sigma!r}: must be a positive number")
-    if not math.isfinite(sigma) or sigma <= 0:
-        raise ValueError(f"sigma={sigma!r}: must be finite and > 0")
-    return float(sigma)
+    """The policy's σ: a finite number > 0. Taught in notebooks/01_policy_gradient.ipynb, §4 The score of a
+    Gaussian policy with fixed σ."""
+    return positive_float(sigma, "sigma")
 
 
 @dataclass(frozen=True)
@@ -62,13 +60,15 @@ class Normalizer:
 
 
 def flat_parameters(module: torch.nn.Module) -> np.ndarray:
-    """A module's parameters as one vector (a copy), in ``parameters()`` order."""
+    """A module's parameters as one vector (a copy), in ``parameters()`` order.
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §5 How the weights moved."""
     return torch.nn.utils.parameters_to_vector(module.parameters()).detach().numpy().copy()
 
 
 def load_flat_parameters(module: torch.nn.Module, theta, what: str = "module"):
     """Load a vector from ``flat_parameters`` into ``module`` (checked: its length and finite values); returns
-    the module."""
+    the module.
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §5 How the weights moved."""
     params = list(module.parameters())
     t = torch.as_tensor(np.asarray(theta), dtype=params[0].dtype)
     n = sum(p.numel() for p in params)
@@ -93,7 +93,8 @@ def quadratic_features(x):
 
 
 def n_features(kind: str, obs_dim: int) -> int:
-    """Number of features φ(s) of a linear or quadratic mean."""
+    """Number of features φ(s) of a linear or quadratic mean.
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §1 Quadratic features."""
     if kind == "linear":
         return 1 + obs_dim
     if kind == "quadratic":

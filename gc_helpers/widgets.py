@@ -47,7 +47,8 @@ class Comparison:
 
 
 def compare_figure(cmp: Comparison):
-    """Best cosine vs CEM iteration for both variants, and the √(L/P) null model; returns the figure."""
+    """Best cosine vs CEM iteration for both variants, and the √(L/P) null model; returns the figure.
+    Taught in notebooks/03_cem_compression.ipynb, §4 Try it: the horizon L and the search σ."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
@@ -68,7 +69,8 @@ def compare_figure(cmp: Comparison):
 
 def compare_alpha(policy: GaussianPolicy, target, L: int, sigma: float, **kw) -> tuple[Comparison, object]:
     """Run ``cem_sequence`` without α and with the best α at the same (L, σ) and seeds; returns
-    (Comparison, figure). Keywords go to ``cem_sequence``."""
+    (Comparison, figure). Keywords go to ``cem_sequence``.
+    Taught in notebooks/03_cem_compression.ipynb, §4 Try it: the horizon L and the search σ."""
     if "alpha" in kw:
         raise ValueError("alpha: compare_alpha runs both variants; do not pass alpha")
     L, sigma = int_at_least(L, "L"), positive_float(sigma, "sigma")
@@ -82,7 +84,8 @@ def compare_alpha(policy: GaussianPolicy, target, L: int, sigma: float, **kw) ->
 
 
 def horizon_sigma_sliders(L: int = 20, sigma: float = 0.5, L_max: int = 200, sigma_max: float = 2.0):
-    """An IntSlider for the horizon L (1 … L_max) and a FloatLogSlider for the search σ (0.01 … sigma_max)."""
+    """An IntSlider for the horizon L (1 … L_max) and a FloatLogSlider for the search σ (0.01 … sigma_max).
+    Taught in notebooks/03_cem_compression.ipynb, §4 Try it: the horizon L and the search σ."""
     import ipywidgets as W
 
     L, sigma = int_at_least(L, "L"), positive_float(sigma, "sigma")
@@ -100,7 +103,8 @@ def horizon_sigma_sliders(L: int = 20, sigma: float = 0.5, L_max: int = 200, sig
 def compare_widget(policy: GaussianPolicy, target, L: int = 20, sigma: float = 0.5, L_max: int = 200,
                    sigma_max: float = 2.0, **kw):
     """Sliders for L and σ and a "run" button around ``compare_alpha``; the figure and a one-line summary go to
-    an Output area. Returns the ipywidgets.VBox (display it). Nothing runs until the button is pressed."""
+    an Output area. Returns the ipywidgets.VBox (display it). Nothing runs until the button is pressed.
+    Taught in notebooks/03_cem_compression.ipynb, §4 Try it: the horizon L and the search σ."""
     import ipywidgets as W
     import matplotlib.pyplot as plt
     from IPython.display import display
@@ -124,7 +128,8 @@ def compare_widget(policy: GaussianPolicy, target, L: int = 20, sigma: float = 0
 
 
 def summary(cmp: Comparison) -> str:
-    """One line: both cosines, L/P, the null, and the cost."""
+    """One line: both cosines, L/P, the null, and the cost.
+    Taught in notebooks/03_cem_compression.ipynb, §4 Try it: the horizon L and the search σ."""
     P = cmp.none.n_params
     return (f"L = {cmp.L} (L/P = {cmp.L / P:.4f}), search σ = {cmp.sigma:g}: "
             f"with α {cmp.exact.cosine:.3f}, no α {cmp.none.cosine:.3f} "

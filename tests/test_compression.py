@@ -297,3 +297,113 @@ def test_shipped_sweeps_replay_to_their_cosines_in_valid_episodes(name):
         assert C.best_alpha_exact(G[:L], target).cosine == pytest.approx(art["cosine"][i], abs=1e-8)
     if name == "ant_quad_sgd_weight_change":  # the issue's bar, on the study-faithful run
         assert art["cosine"][art["lengths"] == 490][0] >= 0.90 and art["cosine"][art["lengths"] == 200][0] >= 0.75
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Reference functions (the notebooks' exercises are checked against them)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_best_alpha_and_span_cosine_are_the_exact_fit(seed):
+    G, w = _random_problem(seed)
+    fit = C.best_alpha_exact(G, w)
+    np.testing.assert_array_equal(C.best_alpha(G.T, w), fit.alpha)
+    assert C.span_cosine(G.T, w) == fit.cosine
+    with pytest.raises(ValueError, match="one gradient per COLUMN"):
+        C.span_cosine(G, w) if G.shape[0] != G.shape[1] else C.span_cosine(G[:, :-1], w)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_chunk_gain_agrees_with_the_incremental_span(seed):
+    rng = np.random.default_rng(seed)
+    P = 50
+    w = rng.standard_normal(P)
+    span = C.IncrementalSpan(w)
+    for _ in range(4):
+        chunk = rng.standard_normal((3, P))
+        chunk[2] = chunk[0] + 1e-14 * rng.standard_normal(P) if seed == 3 else chunk[2]  # a dependent column
+        reference = C.chunk_gain(span.Q.numpy().T, w, chunk.T)
+        assert float(span.gains(chunk)) == pytest.approx(reference, abs=1e-10)
+        before = span.cosine**2
+        span.add(chunk)
+        assert span.cosine**2 - before == pytest.approx(reference, abs=1e-10)
+
+
+def test_null_cosine_and_its_simulation():
+    assert C.null_cosine(20, 200) == pytest.approx(np.sqrt(0.1))
+    assert C.null_cosine(300, 200) == 1.0
+    assert C.simulated_null_cosine(20, 200, n=300, seed=1) == pytest.approx(np.sqrt(0.1), abs=0.03)
+
+
+def test_cosine_is_one_shared_function():
+    from gc_helpers import pg_theory
+
+    assert pg_theory.cosine is C.cosine
+    with pytest.raises(ValueError, match="zero vector"):
+        C.cosine([0.0, 0.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="u has 1 non-finite"):
+        C.cosine([np.nan, 1.0], [1.0, 2.0])
+
+
+def test_cem_iteration_moves_the_mean_to_the_elites():
+    rng = np.random.default_rng(0)
+    mean, std = np.zeros((3, 2)), np.ones((3, 2))
+    seen = []
+
+    def score(X):
+        seen.append(X)
+        return -np.sum((X - 0.5) ** 2, axis=(1, 2))
+
+    new_mean, new_std, best_x, best_score = C.cem_iteration(mean, std, score, 64, 8, rng)
+    X = seen[0]
+    assert X.shape == (64, 3, 2) and np.array_equal(X[0], mean) and X.min() >= -1 and X.max() <= 1
+    elite = X[np.argsort(-score(X))[:8]]
+    np.testing.assert_array_equal(new_mean, elite.mean(0))
+    np.testing.assert_array_equal(new_std, elite.std(0) + 1e-6)
+    assert best_score == score(X).max() and np.array_equal(best_x, elite[0])
+    assert np.sum((new_mean - 0.5) ** 2) < np.sum((mean - 0.5) ** 2)
+
+
+def test_chunk_options_name_unknown_and_bad_options(small_problem):
+    pol, target = small_problem
+    for bad, match in ((dict(lookahead=2), "unknown options.*lookahead"), (dict(reach=(0.3, 1.0)), "reach"),
+                       (dict(hill_alpha="adam"), "hill_alpha"), (dict(iters=-1), "iters")):
+        with pytest.raises(ValueError, match=match):
+            C.chunk_search(pol, target, max_length=4, chunk=2, **bad)
+    assert set(C.DEFAULTS) == {f for f in C.ChunkOptions.__dataclass_fields__}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Worker processes from a plain script (BEST's staged search starts two)
+
+WORKER_SCRIPT = """
+from gc_helpers import compression as C, policies
+{guard}
+    pol = policies.make_policy("quadratic", 27, 8, 0.1)
+    target = C.random_target(pol.n_params, 0)
+    staged = dict(stages=(2,), width=1, branch=2, n_workers=2)
+    res = C.search(pol, target, max_length=4, chunk=2, method="random", lengths=(2, 4), staged=staged)
+    print("COSINE", res.cosine, res.settings["runs"])
+"""
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_worker_processes_from_a_script(tmp_path, guarded):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "run_search.py"
+    script.write_text(WORKER_SCRIPT.format(guard='if __name__ == "__main__":' if guarded else "if True:"))
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600)
+    if guarded:
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert "COSINE" in out.stdout and out.stdout.split()[-1] == "4"
+    else:
+        assert out.returncode != 0
+        last = out.stderr.strip().splitlines()
+        assert last[0] and 'if __name__ == "__main__":' in out.stderr and "n_workers=1" in out.stderr
+        assert "RuntimeError: staged_search's worker processes stopped" in out.stderr

@@ -148,3 +148,35 @@ def test_iterated_decompression_line_search_picks_the_best_beta(linear_policy):
     assert np.allclose(rounds[0].theta, target_point) and rounds[0].residual == pytest.approx(0.5)
     with pytest.raises(ValueError, match="betas needs evaluate"):
         dc.iterated_decompression(linear_policy, w_last, lambda p, t: t, 1, betas=[0.5])
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The pure line search and the bootstrap (reference functions for the notebook's exercises)
+
+
+def test_theta_at_best_beta_and_scan_line():
+    w, d = np.array([1.0, 2.0, 3.0]), np.array([0.0, 3.0, 4.0])
+    np.testing.assert_allclose(dc.theta_at(w, d, 0.5, 10.0), w + 5.0 * d / 5.0)
+    assert dc.best_beta([0.2, 0.4, 0.6], [1.0, 3.0, 3.0]) == 0.4
+    scores = dc.scan_line(w, d, [0.0, 1.0, 2.0], 1.0, lambda theta: -np.sum((theta - [1.0, 2.6, 3.8]) ** 2))
+    assert int(np.argmax(scores)) == 1
+    with pytest.raises(ValueError, match="scores has 2 entries"):
+        dc.best_beta([0.2, 0.4, 0.6], [1.0, 3.0])
+    with pytest.raises(ValueError, match="direction is the zero vector"):
+        dc.theta_at(w, np.zeros(3), 0.5, 1.0)
+    with pytest.raises(ValueError, match="w_first has 1 non-finite"):
+        dc.theta_at([np.inf, 0, 0], d, 0.5, 1.0)
+
+
+def test_bootstrap_recovered():
+    rng = np.random.default_rng(1)
+    first, last = rng.normal(0, 1, 30), rng.normal(10, 1, 30)
+    best = rng.normal(6, 1, 30)
+    frac, low, high = dc.bootstrap_recovered(best, first, last, n_boot=500, seed=0)
+    assert frac == pytest.approx(dc.recovered_fraction(best.mean(), first.mean(), last.mean()))
+    assert low < frac < high and high - low < 0.2
+    assert dc.bootstrap_recovered(best, first, last, n_boot=500, seed=0) == (frac, low, high)
+    with pytest.raises(ValueError, match="r_best has 1 non-finite"):
+        dc.bootstrap_recovered(np.r_[best[:-1], np.nan], first, last)
+    with pytest.raises(ValueError, match="level"):
+        dc.bootstrap_recovered(best, first, last, level=1.5)

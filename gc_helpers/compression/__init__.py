@@ -16,7 +16,8 @@ One module per idea, read in this order:
 - ``optimisers``: the per-chunk optimisers ("project", "cem", "hill", "random");
 - ``results``: what a search returns; ``chunked``: the chunk search (``ChunkOptions``) and hill climbing;
 - ``search``: ``search``, ``RECOMMENDED``, ``BEST`` and staged selection over whole searches;
-- ``sweeps``: cosine vs length saved as data/compressed/<name>/, and the shipped sweeps.
+- ``sweeps``: cosine vs length saved as data/compressed/<name>/, and the shipped sweeps;
+- ``probes``: the random-action probe (no search: the span of one random sequence's scores).
 
 Everything a notebook uses is importable from here: ``from gc_helpers import compression as C; C.search(...)``.
 """
@@ -26,6 +27,7 @@ from .cem import CEMResult, batch_cosines, cem_iteration, cem_sequence
 from .chunked import CHUNK_METHODS, DEFAULTS, STUDY_RESET_SEED, ChunkOptions, chunk_search, hill_climb
 from .geometry import box_step, mean_jacobian, policy_mean, project_directions, step_grads
 from .incremental import IncrementalSpan, span_gains
+from .probes import Compressibility, random_action_compressibility
 from .results import SearchResult
 from .scorer import Scorer, torch_threads, valid_episode
 from .search import BEST, RECOMMENDED, search, staged_search
@@ -54,12 +56,13 @@ from .sweeps import (
 from .targets import Target, artifact_path, load_run_artifact, random_target, run_policy, weight_change_target
 
 __all__ = [
-    "AlphaFit", "BEST", "CEMResult", "CHUNK_METHODS", "COMPRESSED_KIND", "ChunkOptions", "DEFAULTS",
+    "AlphaFit", "BEST", "CEMResult", "CHUNK_METHODS", "COMPRESSED_KIND", "ChunkOptions", "Compressibility", "DEFAULTS",
     "IncrementalSpan", "RECOMMENDED", "STUDY_GRID", "STUDY_RESET_SEED", "Scorer", "SearchResult", "Target",
     "artifact_path", "as_sweep", "batch_cosines", "best_alpha", "best_alpha_exact", "best_alpha_lbfgs",
     "box_step", "cem_iteration", "cem_sequence", "chunk_gain", "chunk_search", "compressed_dir", "cosine",
     "fit_alpha", "hill_climb", "l2_objective", "load_compressed", "load_run_artifact", "mean_jacobian",
-    "no_alpha", "null_cosine", "policy_mean", "project_directions", "random_target", "run_policy",
+    "no_alpha", "null_cosine", "policy_mean", "project_directions", "random_action_compressibility",
+    "random_target", "run_policy",
     "save_compressed", "search", "shipped_sweep", "simulated_null_cosine", "span_cosine", "span_gains",
     "staged_search", "step_grads", "sweep", "torch_threads", "valid_episode", "weight_change_target",
 ]

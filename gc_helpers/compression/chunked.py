@@ -131,7 +131,8 @@ def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: i
 
 
 def reset_seed_tuple(reset_seeds) -> tuple[int, ...]:
-    """One reset seed or several, as a non-empty tuple of seeds."""
+    """One reset seed or several, as a non-empty tuple of seeds.
+    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     seeds = (reset_seeds,) if isinstance(reset_seeds, int | np.integer) else tuple(reset_seeds)
     if not seeds:
         raise ValueError("reset_seeds is empty; give at least one reset seed")

@@ -44,7 +44,8 @@ def mean_jacobian(policy: GaussianPolicy, obs) -> torch.Tensor:
 
 
 def policy_mean(policy: GaussianPolicy, obs) -> np.ndarray:
-    """μ(s) for obs (..., d) as a numpy array (..., k)."""
+    """μ(s) for obs (..., d) as a numpy array (..., k).
+    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     with torch.no_grad():
         return policy.mean(torch.as_tensor(obs)).numpy()
 
@@ -79,6 +80,7 @@ def project_directions(policy: GaussianPolicy, span: IncrementalSpan, obs: np.nd
 
 def project_actions(policy: GaussianPolicy, span: IncrementalSpan, obs, ridge: float, reach: float,
                     lo: float, hi: float) -> np.ndarray:
-    """Actions (c, k) along the least-squares directions u_t at the states obs, ``reach`` of the way to the box."""
+    """Actions (c, k) along the least-squares directions u_t at the states obs, ``reach`` of the way to the box.
+    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     u = project_directions(policy, span, obs, ridge)
     return box_step(policy_mean(policy, obs), u, lo, hi, reach)

@@ -49,7 +49,8 @@ class ChunkContext:
 
 
 def chunk_random(ctx: ChunkContext, state: envs.StartState, init: np.ndarray):
-    """The chunk ``init`` itself (uniform random actions), scored."""
+    """The chunk ``init`` itself (uniform random actions), scored.
+    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     gains, rep, G = ctx.scorer(state, init[None])
     return init, float(gains[0]), rep, G[0]
 
@@ -57,7 +58,8 @@ def chunk_random(ctx: ChunkContext, state: envs.StartState, init: np.ndarray):
 def chunk_project(ctx: ChunkContext, state: envs.StartState, init: np.ndarray):
     """Fixed-point iteration: replay the chunk, solve for the best u_t at those states, set a_t ∝ u_t
     (``reach`` of the way to the box), repeat ``iters`` times, from ``restarts`` random initial chunks at once
-    (one replay call for all of them)."""
+    (one replay call for all of them).
+    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     o = ctx.opts
     A = np.clip(init, ctx.lo, ctx.hi)
     A = np.concatenate([A[None], ctx.rng.uniform(ctx.lo, ctx.hi, (o.restarts - 1, *A.shape))]) if o.restarts > 1 \
@@ -91,7 +93,8 @@ def chunk_cem(ctx: ChunkContext, state: envs.StartState, mean: np.ndarray, best=
     """Cross-entropy method on one chunk: ``cem_iters`` calls of ``cem_iteration`` (``population``, ``elites``)
     from ``mean``, with a std that starts at ``sigma0`` and shrinks by ``sigma_decay`` per iteration (floor
     ``sigma_min``) instead of being refitted. ``regression_step`` > 0 also moves the mean along the gradient of a
-    linear fit of score on actions. ``best``: a chunk already found (e.g. by ``chunk_project``) to beat."""
+    linear fit of score on actions. ``best``: a chunk already found (e.g. by ``chunk_project``) to beat.
+    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     o = ctx.opts
     seen = {}
 
@@ -118,7 +121,8 @@ def chunk_hill(ctx: ChunkContext, state: envs.StartState, init: np.ndarray):
     0.01 × uniform; each of ``hill_iterations`` iterations adds N(0, std²) to every new action (clipped to the
     box), keeps the candidate if its cosine improves, halves std after ``hill_patience`` failures in a row and
     stops when std < ``hill_std_min``. The cosine uses α from L-BFGS (``hill_alpha="lbfgs"``: the study; started
-    from the kept α with zeros for the new steps) or the exact projection (``hill_alpha="exact"``)."""
+    from the kept α with zeros for the new steps) or the exact projection (``hill_alpha="exact"``).
+    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     o, rng = ctx.opts, ctx.rng
     A = np.clip(0.01 * init, ctx.lo, ctx.hi)
     lbfgs = o.hill_alpha == "lbfgs"
@@ -156,7 +160,8 @@ def chunk_hill(ctx: ChunkContext, state: envs.StartState, init: np.ndarray):
 def healthy_fallback(ctx: ChunkContext, state: envs.StartState, shape, best, tries: int = 4, batch: int = 64):
     """When every candidate chunk ended unhealthy: random chunks of shrinking size (half the box, then a quarter,
     …), the healthy one adding the most. If none is healthy the best candidate is kept; the search records the
-    step in ``settings["unhealthy_steps"]``."""
+    step in ``settings["unhealthy_steps"]``.
+    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     for j in range(tries):
         A = ctx.rng.uniform(ctx.lo, ctx.hi, (batch, *shape)) * 0.5 ** (j + 1)
         gains, rep, G = ctx.scorer(state, A)

@@ -80,7 +80,8 @@ class Trajectory:
 
 
 def check_grid(lengths, max_length) -> np.ndarray:
-    """The sorted lengths ≤ ``max_length`` at which a curve is recorded, ending at ``max_length``."""
+    """The sorted lengths ≤ ``max_length`` at which a curve is recorded, ending at ``max_length``.
+    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     try:
         g = np.asarray(sorted({int(x) for x in lengths}), dtype=int)
     except (TypeError, ValueError):
@@ -92,7 +93,8 @@ def check_grid(lengths, max_length) -> np.ndarray:
 
 
 def search_result(trajs, cols, w, order, rec, seeds, method, settings, complete) -> SearchResult:
-    """Assemble a SearchResult from the trajectories, the gradient columns in order, and the recorded curve."""
+    """Assemble a SearchResult from the trajectories, the gradient columns in order, and the recorded curve.
+    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     K = len(trajs)
     Lmax = max(t.length for t in trajs)
     k = next((t.actions[0].shape[1] for t in trajs if t.actions), 0)

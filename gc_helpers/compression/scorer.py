@@ -23,7 +23,8 @@ from .incremental import IncrementalSpan
 
 
 def sub_replay(rep: envs.Replay, rows, n_steps: int | None = None) -> envs.Replay:
-    """The replays ``rows`` of ``rep``, cut to their first ``n_steps`` steps (obs and physics keep one more)."""
+    """The replays ``rows`` of ``rep``, cut to their first ``n_steps`` steps (obs and physics keep one more).
+    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     steps = slice(None) if n_steps is None else slice(n_steps)
     states = slice(None) if n_steps is None else slice(n_steps + 1)
     return envs.Replay(*(getattr(rep, f)[rows, states if f in ("obs", "physics") else steps]
@@ -31,7 +32,8 @@ def sub_replay(rep: envs.Replay, rows, n_steps: int | None = None) -> envs.Repla
 
 
 def take(rep: envs.Replay, i: int) -> envs.Replay:
-    """Replay ``i`` of a batch, kept as a batch of one."""
+    """Replay ``i`` of a batch, kept as a batch of one.
+    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     return sub_replay(rep, slice(i, i + 1))
 
 

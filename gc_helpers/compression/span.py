@@ -21,7 +21,8 @@ from ..checks import check_seed, finite_array, int_at_least
 
 
 def check_vector(x, name: str, size: int | None = None, nonzero: bool = True) -> np.ndarray:
-    """``x`` as a finite float64 vector (P,), of ``size`` entries if given and non-zero if ``nonzero``."""
+    """``x`` as a finite float64 vector (P,), of ``size`` entries if given and non-zero if ``nonzero``.
+    Taught in notebooks/04_alpha_optimisation.ipynb, §1 The span picture."""
     v = finite_array(x, name)
     if v.ndim != 1:
         raise ValueError(f"{name} has shape {v.shape}; expected a non-empty vector (P,)")
@@ -33,7 +34,8 @@ def check_vector(x, name: str, size: int | None = None, nonzero: bool = True) ->
 
 
 def check_grads(grads, name: str = "grads") -> np.ndarray:
-    """Per-step gradients as a finite float64 array (L, P), one gradient per row (a single (P,) row is allowed)."""
+    """Per-step gradients as a finite float64 array (L, P), one gradient per row (a single (P,) row is allowed).
+    Taught in notebooks/04_alpha_optimisation.ipynb, §1 The span picture."""
     g = finite_array(grads.detach().numpy() if hasattr(grads, "detach") else grads, name)
     g = g[None] if g.ndim == 1 else g
     if g.ndim != 2:
@@ -138,7 +140,8 @@ def _fit(target, alpha, direction, method: str) -> AlphaFit:
 
 
 def check_pair(grads, target) -> tuple[np.ndarray, np.ndarray]:
-    """Per-step gradients (L, P) and a target (P,) that fits them."""
+    """Per-step gradients (L, P) and a target (P,) that fits them.
+    Taught in notebooks/04_alpha_optimisation.ipynb, §1 The span picture."""
     g = check_grads(grads)
     return g, check_vector(target, "target", size=g.shape[1])
 

@@ -21,7 +21,8 @@ STUDY_GRID = tuple(range(10, 500, 10))  # 10, 20, …, 490
 
 
 def compressed_dir() -> Path:
-    """data/compressed/, where the shipped sweeps live."""
+    """data/compressed/, where the shipped sweeps live.
+    Taught in notebooks/04_alpha_optimisation.ipynb, §3 Cosine vs length."""
     from ..config import data_dir
 
     return data_dir() / "compressed"

@@ -33,13 +33,15 @@ class Target:
 
 
 def target_vector(target, n_params: int | None = None) -> np.ndarray:
-    """The vector of a ``Target`` or of a plain array, checked (finite, non-zero, ``n_params`` entries)."""
+    """The vector of a ``Target`` or of a plain array, checked (finite, non-zero, ``n_params`` entries).
+    Taught in notebooks/03_cem_compression.ipynb, §1 The target."""
     return check_vector(target.vector if isinstance(target, Target) else target, "target", size=n_params)
 
 
 def artifact_path(name_or_path, folder: str) -> Path:
     """Where an artifact lives: ``name_or_path`` itself if it is a folder with a meta.json, else
-    data/<folder>/<name> (e.g. folder="runs": data/runs/ant_quad_sgd)."""
+    data/<folder>/<name> (e.g. folder="runs": data/runs/ant_quad_sgd).
+    Taught in notebooks/03_cem_compression.ipynb, §1 The target."""
     from ..config import data_dir
 
     p = Path(name_or_path)
@@ -47,7 +49,8 @@ def artifact_path(name_or_path, folder: str) -> Path:
 
 
 def load_run_artifact(name_or_path) -> store.Artifact:
-    """A training run stored by gc_helpers.training (data/runs/<name>/ or a path), read with store.load."""
+    """A training run stored by gc_helpers.training (data/runs/<name>/ or a path), read with store.load.
+    Taught in notebooks/03_cem_compression.ipynb, §1 The target."""
     p = artifact_path(name_or_path, "runs")
     art = store.load(p)
     if "checkpoints" not in art.arrays:
