@@ -213,7 +213,7 @@ def sample_trajectories(task: LQTask, W, n_samples: int, seed: int) -> Trajector
 
 # ----------------------------------------------------------------------------------------------- scores
 def gaussian_log_prob(a, mean, sigma: float) -> np.ndarray:
-    """log N(a; mean, sigma^2 I), summed over the last axis (taught in notebooks/01_policy_gradient.ipynb)."""
+    """log N(a; mean, sigma^2 I), summed over the last axis (notebooks/01_policy_gradient.ipynb §4, Exercise 1.1)."""
     sigma = _positive("sigma", sigma)
     a, mean = _array("a", a), _array("mean", mean)
     try:
@@ -229,7 +229,7 @@ def gaussian_log_prob(a, mean, sigma: float) -> np.ndarray:
 def gaussian_score_closed_form(W, phi, a, sigma: float) -> np.ndarray:
     """grad_W log N(a; W phi, sigma^2 I) = sigma^-2 (a - W phi) phi^T, batched over leading axes.
 
-    W: (m, d); phi: (..., d); a: (..., m) -> (..., m, d). Taught in notebooks/01_policy_gradient.ipynb.
+    W: (m, d); phi: (..., d); a: (..., m) -> (..., m, d). Notebooks/01_policy_gradient.ipynb §4, Exercise 1.2.
     """
     sigma = _positive("sigma", sigma)
     W, phi, a = _array("W", W, ndim=2), _array("phi", phi), _array("a", a)
@@ -256,7 +256,7 @@ def per_step_scores(traj: Trajectories, W=None) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------------- estimators
 def reward_to_go(rewards) -> np.ndarray:
-    """G_t = sum_{t' >= t} r_t' along the last axis (taught in notebooks/01_policy_gradient.ipynb)."""
+    """G_t = sum_{t' >= t} r_t' along the last axis (notebooks/01_policy_gradient.ipynb §6, Exercise 1.3)."""
     r = _array("rewards", rewards)
     if r.ndim < 1 or r.shape[-1] < 1:
         raise ValueError(f"rewards has shape {r.shape}: expected (..., T) with T >= 1")
@@ -268,7 +268,7 @@ def per_trajectory_gradients(scores, rewards, *, use_reward_to_go: bool = False,
 
     G_t is the whole return (``use_reward_to_go=False``) or the reward-to-go. ``baseline`` broadcasts against
     (T, P): a scalar, a (T, 1) time-dependent baseline, or a (P,) per-parameter baseline.
-    Taught in notebooks/01_policy_gradient.ipynb.
+    Notebooks/01_policy_gradient.ipynb §6, Exercise 1.4 (reward-to-go with a time baseline).
     """
     s = _array("scores", scores, ndim=3)
     r = _array("rewards", rewards, ndim=2)
