@@ -4,4 +4,10 @@ One idea per module: ``envs`` (MuJoCo tasks, replay, rollouts), ``policies`` (Ga
 per-step scores), ``training``, ``compression``, ``decompression``, ``video``, ``plots``, ``store``, ``config``.
 """
 
+import os
+
+# Headless rendering for every module: MuJoCo reads MUJOCO_GL when it is first imported, and any
+# `import gc_helpers.<module>` runs this file first. Set MUJOCO_GL=osmesa beforehand to use the slower fallback.
+os.environ.setdefault("MUJOCO_GL", "egl")
+
 __version__ = "0.1.0"

@@ -1,7 +1,7 @@
 """MuJoCo tasks: env specs, seeding, start states and open-loop replay of action sequences.
 
-Taught in notebooks/00_setup.ipynb (specs, replay) and used by every later notebook. The one place that sets
-``MUJOCO_GL`` (headless rendering) before MuJoCo is first imported.
+Taught in notebooks/00_setup.ipynb (specs, replay) and used by every later notebook. ``MUJOCO_GL`` (headless
+rendering) is set once, in the package's ``__init__``, before MuJoCo is first imported.
 
 Two ways to run a task:
 - ``replay`` (here): a BATCH of open-loop action sequences from one saved MuJoCo state, stepped with ``mj_step`` on
@@ -15,9 +15,6 @@ Two ways to run a task:
 from __future__ import annotations
 
 import os
-
-os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering; must precede the first mujoco import
-
 import threading
 from dataclasses import dataclass
 
