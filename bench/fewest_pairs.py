@@ -15,6 +15,7 @@ from cosine), bc_first (behaviour cloning on the expert's first L pairs), bc_sub
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import sys
 import time
@@ -81,7 +82,8 @@ def make_pairs(method, L, seed, ctx) -> F.Pairs:
                              progress=lambda i, s: print(f"    outer L={L} s={seed} it {i}: {s:.3f} m", flush=True))
         q = res.pairs
         return F.Pairs(q.obs, q.actions, q.direction, q.alpha, q.cosine, q.healthy, res.env_steps + steps,
-                       res.seconds + secs, {**q.info, "warm_start_cosine": p.cosine, "history": res.history.tolist()})
+                       res.seconds + secs, {**q.info, "warm_start_cosine": p.cosine, "history": res.history.tolist(),
+                                            "outer_config": dataclasses.asdict(ctx["outer"])})
     if method == "random":
         return F.replayed_pairs(first, dw, [start], [F.random_actions(L, seed)], {"actions": "uniform"})
     if method == "multi":

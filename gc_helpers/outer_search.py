@@ -2,13 +2,15 @@
 
 Taught in notebooks/07_fewest_pairs.ipynb (§4 the outer search).
 
-A candidate is L open-loop actions (in the box) and a step size β. Its pairs are the replayed states and actions
-(``fewest_pairs.replayed_pairs``: exact best α towards Δw, so the direction is the projection of the weight change
-on the span of the candidate's per-step gradients); its score is the forward progress (metres, averaged over a few
-SHORT episodes from fixed start states, σ = 0) of the policy w_first + β · d. A candidate whose open-loop replay
-leaves the healthy range is not a valid episode and scores −inf. The search is the cross-entropy method, started
-from a given sequence (the cosine-compressed trajectory's first L steps); the start itself is scored first, so the
-result is never worse than the warm start on the search's own objective.
+A candidate is L open-loop actions (in the box), a correction to their α and a step size β. Its pairs are the
+replayed states and actions (``fewest_pairs.replayed_pairs``) with α = the exact best α towards Δw (the projection of
+the weight change on the span of the candidate's per-step gradients) plus rms(α) times the searched correction; its
+direction is d = Σ_t α_t g_t = Σ_t c_t ⊗ φ(s_t) (the kernel view, so linear and quadratic policies only). Its score is
+the forward progress (metres, averaged over a few SHORT episodes from fixed start states, σ = 0) of the policy
+w_first + β · d. A candidate whose open-loop replay leaves the healthy range is not a valid episode and scores −inf.
+The search is the cross-entropy method, started from a given sequence (the cosine-compressed trajectory's first L
+steps) with the exact α and β = 1; the start itself is scored first, so the result is never worse than the warm
+start on the search's own objective (it can be worse on other episodes: the objective sees only a few).
 
 RESUMABLE: with ``checkpoint`` (a folder) the search state — mean, spread, best-so-far, iteration, env steps and
 seconds — is saved with ``store.save`` after every iteration, and a rerun with the same arguments continues from
