@@ -41,15 +41,17 @@ def check_seed(seed) -> int:
     return int(seed)
 
 
-def finite_array(value, name: str, ndim: int | None = None, dtype=np.float64, allow_empty: bool = False) -> np.ndarray:
+def finite_array(value, name: str, ndim: int | tuple[int, ...] | None = None, dtype=np.float64,
+                 allow_empty: bool = False) -> np.ndarray:
     """``value`` as a numpy array of ``dtype`` if every entry is finite (no NaN or inf), it has ``ndim`` dimensions
     (when given) and is not empty (unless ``allow_empty``). The error names the argument and the first bad entry."""
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name}: must be an array of numbers ({err})") from None
-    if ndim is not None and arr.ndim != ndim:
-        raise ValueError(f"{name} has shape {arr.shape}: expected {ndim} dimension(s)")
+    allowed = (ndim,) if isinstance(ndim, int) else ndim
+    if allowed is not None and arr.ndim not in allowed:
+        raise ValueError(f"{name} has shape {arr.shape}: expected {' or '.join(map(str, allowed))} dimension(s)")
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (shape {arr.shape}): expected at least one entry")
     bad = ~np.isfinite(arr)

@@ -6,7 +6,7 @@ Two toy problems whose true gradient is known in closed form:
   ``a_t ~ N(W phi(s_t), sigma^2 I)`` with ``phi(s) = [s, 1]``: states stay Gaussian, so the expected return
   J(W) is an explicit function of W and its gradient is exact (autograd through the closed form);
 * a one-step Gaussian bandit ``a ~ N(mu, sigma^2)`` with reward ``-(a - target)^2``, used for the Fisher
-  matrix and the natural gradient.
+  matrix and the natural gradient (``gc_helpers.natural_gradient``, re-exported here).
 
 Everything is numpy in, small frozen dataclasses (or arrays) out; randomness only through an explicit seed.
 """
@@ -19,8 +19,18 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .checks import check_seed, int_at_least
+from .checks import check_seed, finite_array, int_at_least, positive_float
 from .compression.span import cosine  # noqa: F401  (one cosine for the whole package; taught in §7)
+from .natural_gradient import (  # noqa: F401  (the bandit, the Fisher matrix and the natural gradient of §9)
+    AscentPath,
+    ascent_path,
+    bandit_gradient,
+    bandit_scores,
+    fisher_monte_carlo,
+    gaussian_fisher,
+    gaussian_kl,
+    natural_gradient,
+)
 
 __all__ = [
     "LQTask",
@@ -60,28 +70,6 @@ __all__ = [
 ]
 
 
-# ----------------------------------------------------------------------------------------------- checks
-def _positive(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={value!r}: must be a positive finite number") from None
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name}={value!r}: must be a positive finite number (> 0)")
-    return v
-
-
-def _array(name: str, value, ndim: int | tuple[int, ...] | None = None) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
-    if ndim is not None:
-        allowed = (ndim,) if isinstance(ndim, int) else ndim
-        if arr.ndim not in allowed:
-            raise ValueError(f"{name} has shape {arr.shape}: expected {' or '.join(map(str, allowed))} dimensions")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf: all entries must be finite")
-    return arr
-
-
 # ----------------------------------------------------------------------------------------------- LQ task
 @dataclass(frozen=True)
 class LQTask:
@@ -116,9 +104,9 @@ def make_lq_task(horizon: int = 5, sigma: float = 0.5, dt: float = 0.2, action_c
     Taught in notebooks/01_policy_gradient.ipynb.
     """
     horizon = int_at_least(horizon, "horizon")
-    sigma = _positive("sigma", sigma)
-    dt = _positive("dt", dt)
-    action_cost = _positive("action_cost", action_cost)
+    sigma = positive_float(sigma, "sigma")
+    dt = positive_float(dt, "dt")
+    action_cost = positive_float(action_cost, "action_cost")
     A = np.array([[1.0, dt], [0.0, 1.0]])
     B = np.array([[0.5 * dt * dt], [dt]])
     return LQTask(
@@ -128,7 +116,7 @@ def make_lq_task(horizon: int = 5, sigma: float = 0.5, dt: float = 0.2, action_c
 
 
 def _check_W(task: LQTask, W) -> np.ndarray:
-    W = _array("W", W, ndim=2)
+    W = finite_array(W, "W", ndim=2)
     if W.shape != task.weight_shape:
         raise ValueError(f"W has shape {W.shape}: this task needs {task.weight_shape} (action_dim, state_dim + 1)")
     return W
@@ -136,7 +124,7 @@ def _check_W(task: LQTask, W) -> np.ndarray:
 
 def lq_features(states) -> np.ndarray:
     """phi(s) = [s, 1] on the last axis (taught in notebooks/01_policy_gradient.ipynb)."""
-    s = _array("states", states)
+    s = finite_array(states, "states")
     if s.ndim < 1:
         raise ValueError(f"states has shape {s.shape}: expected at least 1 dimension (..., state_dim)")
     return np.concatenate([s, np.ones(s.shape[:-1] + (1,))], axis=-1)
@@ -214,8 +202,8 @@ def sample_trajectories(task: LQTask, W, n_samples: int, seed: int) -> Trajector
 # ----------------------------------------------------------------------------------------------- scores
 def gaussian_log_prob(a, mean, sigma: float) -> np.ndarray:
     """log N(a; mean, sigma^2 I), summed over the last axis (notebooks/01_policy_gradient.ipynb §4, Exercise 1.1)."""
-    sigma = _positive("sigma", sigma)
-    a, mean = _array("a", a), _array("mean", mean)
+    sigma = positive_float(sigma, "sigma")
+    a, mean = finite_array(a, "a"), finite_array(mean, "mean")
     try:
         ok = a.ndim >= 1 and a.shape == np.broadcast_shapes(a.shape, mean.shape)
     except ValueError:
@@ -231,8 +219,8 @@ def gaussian_score_closed_form(W, phi, a, sigma: float) -> np.ndarray:
 
     W: (m, d); phi: (..., d); a: (..., m) -> (..., m, d). Notebooks/01_policy_gradient.ipynb §4, Exercise 1.2.
     """
-    sigma = _positive("sigma", sigma)
-    W, phi, a = _array("W", W, ndim=2), _array("phi", phi), _array("a", a)
+    sigma = positive_float(sigma, "sigma")
+    W, phi, a = finite_array(W, "W", ndim=2), finite_array(phi, "phi"), finite_array(a, "a")
     m, d = W.shape
     if phi.ndim < 1 or phi.shape[-1] != d:
         raise ValueError(f"phi has shape {phi.shape}: last axis must be W's column count {d}")
@@ -247,7 +235,7 @@ def per_step_scores(traj: Trajectories, W=None) -> np.ndarray:
 
     W defaults to the behaviour policy (pass another W for off-policy use). Taught in 01_policy_gradient.ipynb.
     """
-    W = traj.W if W is None else _array("W", W, ndim=2)
+    W = traj.W if W is None else finite_array(W, "W", ndim=2)
     if W.shape != traj.W.shape:
         raise ValueError(f"W has shape {W.shape}: these trajectories need {traj.W.shape}")
     g = gaussian_score_closed_form(W, lq_features(traj.states), traj.actions, traj.sigma)
@@ -257,7 +245,7 @@ def per_step_scores(traj: Trajectories, W=None) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------- estimators
 def reward_to_go(rewards) -> np.ndarray:
     """G_t = sum_{t' >= t} r_t' along the last axis (notebooks/01_policy_gradient.ipynb §6, Exercise 1.3)."""
-    r = _array("rewards", rewards)
+    r = finite_array(rewards, "rewards")
     if r.ndim < 1 or r.shape[-1] < 1:
         raise ValueError(f"rewards has shape {r.shape}: expected (..., T) with T >= 1")
     return np.flip(np.cumsum(np.flip(r, axis=-1), axis=-1), axis=-1)
@@ -270,11 +258,11 @@ def per_trajectory_gradients(scores, rewards, *, use_reward_to_go: bool = False,
     (T, P): a scalar, a (T, 1) time-dependent baseline, or a (P,) per-parameter baseline.
     Notebooks/01_policy_gradient.ipynb §6, Exercise 1.4 (reward-to-go with a time baseline).
     """
-    s = _array("scores", scores, ndim=3)
-    r = _array("rewards", rewards, ndim=2)
+    s = finite_array(scores, "scores", ndim=3)
+    r = finite_array(rewards, "rewards", ndim=2)
     if r.shape != s.shape[:2]:
         raise ValueError(f"rewards has shape {r.shape}: must match scores' (N, T) = {s.shape[:2]}")
-    b = _array("baseline", baseline)
+    b = finite_array(baseline, "baseline")
     T, P = s.shape[1:]
     try:
         ok = np.broadcast_shapes(b.shape, (T, P)) == (T, P)
@@ -291,8 +279,8 @@ def optimal_baseline(scores, rewards) -> np.ndarray:
 
     b_k = E[g_k^2 R] / E[g_k^2] with g = sum_t score_t and R the return. Taught in 01_policy_gradient.ipynb.
     """
-    s = _array("scores", scores, ndim=3)
-    r = _array("rewards", rewards, ndim=2)
+    s = finite_array(scores, "scores", ndim=3)
+    r = finite_array(rewards, "rewards", ndim=2)
     if r.shape != s.shape[:2]:
         raise ValueError(f"rewards has shape {r.shape}: must match scores' (N, T) = {s.shape[:2]}")
     g2 = s.sum(axis=1) ** 2
@@ -301,7 +289,7 @@ def optimal_baseline(scores, rewards) -> np.ndarray:
 
 def time_baseline(rewards) -> np.ndarray:
     """Average reward-to-go at each step, shape (T, 1): a time-dependent baseline (taught in 01_policy_gradient)."""
-    r = _array("rewards", rewards, ndim=2)
+    r = finite_array(rewards, "rewards", ndim=2)
     return reward_to_go(r).mean(axis=0)[:, None]
 
 
@@ -319,7 +307,7 @@ class GradientEstimate:
 
 def summarize(samples) -> GradientEstimate:
     """Mean, standard errors and total variance of per-trajectory gradients (N, P), N >= 2."""
-    x = _array("samples", samples, ndim=2)
+    x = finite_array(samples, "samples", ndim=2)
     if x.shape[0] < 2:
         raise ValueError(f"samples has {x.shape[0]} rows: need at least 2 trajectories for a variance")
     var = x.var(axis=0, ddof=1)
@@ -364,7 +352,7 @@ def reduce_gradient(per_step_terms, over_time: str = "sum", over_trajectories: s
 
     The three common choices differ only by a positive factor (T, N). Taught in 01_policy_gradient.ipynb.
     """
-    x = _array("per_step_terms", per_step_terms, ndim=3)
+    x = finite_array(per_step_terms, "per_step_terms", ndim=3)
     for name, how in (("over_time", over_time), ("over_trajectories", over_trajectories)):
         if how not in ("sum", "mean"):
             raise ValueError(f"{name}={how!r}: allowed are 'sum' or 'mean'")
@@ -421,8 +409,8 @@ def trajectory_log_weights(states, actions, W_target, W_behaviour, sigma: float)
     (Exercise 1.4); the dynamics cancel in the ratio, so only the two policies' log-probabilities appear.
     """
     phi = lq_features(states)
-    return (gaussian_log_prob(actions, phi @ _array("W_target", W_target, ndim=2).T, sigma)
-            - gaussian_log_prob(actions, phi @ _array("W_behaviour", W_behaviour, ndim=2).T, sigma)).sum(axis=-1)
+    return (gaussian_log_prob(actions, phi @ finite_array(W_target, "W_target", ndim=2).T, sigma)
+            - gaussian_log_prob(actions, phi @ finite_array(W_behaviour, "W_behaviour", ndim=2).T, sigma)).sum(axis=-1)
 
 
 @dataclass(frozen=True)
@@ -436,104 +424,10 @@ def off_policy_gradient(traj: Trajectories, W_target, baseline: float = 0.0) -> 
 
     Taught in notebooks/01_policy_gradient.ipynb.
     """
-    W_target = _array("W_target", W_target, ndim=2)
+    W_target = finite_array(W_target, "W_target", ndim=2)
     if W_target.shape != traj.W.shape:
         raise ValueError(f"W_target has shape {W_target.shape}: these trajectories need {traj.W.shape}")
     w = np.exp(trajectory_log_weights(traj.states, traj.actions, W_target, traj.W, traj.sigma))
-    b = float(_array("baseline", baseline, ndim=0))
+    b = float(finite_array(baseline, "baseline", ndim=0))
     g = per_trajectory_gradients(per_step_scores(traj, W_target), traj.rewards, baseline=b) * w[:, None]
     return OffPolicyEstimate(estimate=summarize(g), weights=w)
-
-
-# ----------------------------------------------------------------------------------------------- natural gradient
-_PARAMS = ("sigma", "log_sigma")
-
-
-def _param(param: str) -> str:
-    if param not in _PARAMS:
-        raise ValueError(f"param={param!r}: allowed are {_PARAMS}")
-    return param
-
-
-def bandit_gradient(mu: float, sigma: float, target: float, param: str = "sigma") -> np.ndarray:
-    """Exact gradient of J = E[-(a - target)^2] = -((mu - target)^2 + sigma^2), a ~ N(mu, sigma^2).
-
-    With respect to (mu, sigma) or (mu, log sigma). Taught in notebooks/01_policy_gradient.ipynb.
-    """
-    sigma = _positive("sigma", sigma)
-    mu, target = float(_array("mu", mu, ndim=0)), float(_array("target", target, ndim=0))
-    d_sigma = -2.0 * sigma
-    return np.array([-2.0 * (mu - target), d_sigma if _param(param) == "sigma" else d_sigma * sigma])
-
-
-def bandit_scores(a, mu: float, sigma: float, param: str = "sigma") -> np.ndarray:
-    """Per-sample score of N(mu, sigma^2) w.r.t. (mu, sigma) or (mu, log sigma), shape (N, 2).
-
-    d/dmu = (a - mu) / sigma^2, d/dsigma = ((a - mu)^2 - sigma^2) / sigma^3, d/dlog sigma = sigma * d/dsigma.
-    Taught in notebooks/01_policy_gradient.ipynb.
-    """
-    sigma = _positive("sigma", sigma)
-    a, mu = _array("a", a, ndim=1), float(_array("mu", mu, ndim=0))
-    d_sigma = ((a - mu) ** 2 - sigma**2) / sigma**3
-    return np.stack([(a - mu) / sigma**2, d_sigma if _param(param) == "sigma" else sigma * d_sigma], axis=1)
-
-
-def gaussian_fisher(sigma: float, param: str = "sigma") -> np.ndarray:
-    """Fisher matrix of N(mu, sigma^2) in (mu, sigma): diag(1/s^2, 2/s^2); in (mu, log sigma): diag(1/s^2, 2).
-
-    Taught in notebooks/01_policy_gradient.ipynb.
-    """
-    sigma = _positive("sigma", sigma)
-    return np.diag([sigma**-2, 2.0 * sigma**-2 if _param(param) == "sigma" else 2.0])
-
-
-def fisher_monte_carlo(scores) -> np.ndarray:
-    """F = E[score score^T] estimated from score samples (N, P)."""
-    s = _array("scores", scores, ndim=2)
-    return s.T @ s / s.shape[0]
-
-
-def gaussian_kl(mu_p: float, sigma_p: float, mu_q: float, sigma_q: float) -> float:
-    """KL(N(mu_p, sigma_p^2) || N(mu_q, sigma_q^2)) (taught in notebooks/01_policy_gradient.ipynb)."""
-    sp, sq = _positive("sigma_p", sigma_p), _positive("sigma_q", sigma_q)
-    mp, mq = float(_array("mu_p", mu_p, ndim=0)), float(_array("mu_q", mu_q, ndim=0))
-    return math.log(sq / sp) + (sp**2 + (mp - mq) ** 2) / (2 * sq**2) - 0.5
-
-
-def natural_gradient(grad, fisher) -> np.ndarray:
-    """F^{-1} grad, the covariant ascent direction (taught in notebooks/01_policy_gradient.ipynb)."""
-    g = _array("grad", grad, ndim=1)
-    F = _array("fisher", fisher, ndim=2)
-    if F.shape != (g.size, g.size):
-        raise ValueError(f"fisher has shape {F.shape}: expected ({g.size}, {g.size}) to match grad")
-    return np.linalg.solve(F, g)
-
-
-@dataclass(frozen=True)
-class AscentPath:
-    mu: np.ndarray  # (steps + 1,) the mean along the path
-    sigma: np.ndarray  # (steps + 1,) the standard deviation along the path (whatever the parametrisation)
-    param: str
-    natural: bool
-
-
-def ascent_path(mu0: float, sigma0: float, target: float, *, param: str, natural: bool, lr: float,
-                steps: int) -> AscentPath:
-    """Gradient ascent on the bandit in the chosen parametrisation, reported in (mu, sigma) coordinates.
-
-    Taught in notebooks/01_policy_gradient.ipynb.
-    """
-    param = _param(param)
-    lr, steps = _positive("lr", lr), int_at_least(steps, "steps")
-    mu, sigma = float(_array("mu0", mu0, ndim=0)), _positive("sigma0", sigma0)
-    mus, sigmas = [mu], [sigma]
-    for _ in range(steps):
-        g = bandit_gradient(mu, sigma, target, param)
-        d = natural_gradient(g, gaussian_fisher(sigma, param)) if natural else g
-        mu += lr * d[0]
-        sigma = sigma + lr * d[1] if param == "sigma" else sigma * math.exp(lr * d[1])
-        if not sigma > 0:
-            raise ValueError(f"lr={lr!r}: the step drove sigma to {sigma:.3g} <= 0; use a smaller learning rate")
-        mus.append(mu)
-        sigmas.append(sigma)
-    return AscentPath(mu=np.array(mus), sigma=np.array(sigmas), param=param, natural=natural)
