@@ -139,46 +139,30 @@ def _mean_spread(values) -> str:
     return f"{v.mean():.3f} ± {v.std(ddof=1) if v.size > 1 else 0:.3f} [{v.min():.3f}–{v.max():.3f}]"
 
 
-def spread_summary(folder: str) -> dict:
-    """Cosines of many search seeds in data/spread/<folder>/: {"lengths", "weight_change", "random", "ceiling",
-    "seeds", "n_params", "act_dim"}, the cosine arrays (n_seeds, n_lengths) per target (notebook 04, §controls)."""
-    arts = [a for a in _artifacts("spread", f"spread/{folder}") if a.meta.get("complete", True)]
-    if not arts:
-        return {}
-    out = {"lengths": np.asarray(arts[0]["lengths"]), "n_params": arts[0].meta["n_params"],
-           "act_dim": arts[0].meta["act_dim"], "run": arts[0].meta["run"]}
-    for label in ("weight_change", "random"):
-        mine = sorted((a for a in arts if a.meta["target_name"] == label), key=lambda a: a.meta["seed"])
-        out[label] = np.stack([a["cosine"] for a in mine]) if mine else np.zeros((0, len(out["lengths"])))
-        out[f"{label}_seeds"] = [a.meta["seed"] for a in mine]
-        if label == "weight_change" and mine:
-            out["ceiling"] = np.stack([a["ceiling"] for a in mine])
-    return out
-
-
 def spread_table(folder: str = "ant_quad_sgd_recommended") -> list[str]:
-    """Cosine vs length over search seeds with its controls: the searched random direction (same settings, seeds
-    and lengths), the fixed-state ceiling, √(L/P), the compression ratio (k+1)·L/P and the study's values."""
-    s = spread_summary(folder)
-    if not s or not len(s["weight_change"]):
+    """Cosine vs length over search seeds with its controls (notebooks/04_alpha_optimisation.ipynb, §4): the
+    searched random direction (same settings, seeds and lengths), the fixed-state ceiling, √(L/P), the compression
+    ratio (k+1)·L/P and the study's values, with whether each falls inside the seeds' min–max."""
+    from .spread_plots import compression_ratio, load_spread, not_a_compression_length, study_vs_band
+
+    try:
+        wc, rnd = load_spread("weight_change", folder), load_spread("random", folder)
+    except FileNotFoundError:
         return []
-    P, k = s["n_params"], s["act_dim"]
-    study = _study_curves()
-    lines = [f"Run `{s['run']}`, {len(s['weight_change'])} search seeds for the weight change and "
-             f"{len(s['random'])} for a random direction (one per seed), settings `{folder.split('_')[-1]}`; "
-             "mean ± s.d. [min–max] over seeds. Past L = P/k = "
-             f"{P / k:.0f} the trajectory carries more numbers than the policy: not a compression.", "",
+    P, k = wc.n_params, wc.act_dim
+    ref = _study_curves().get("quad model, alpha-optim", {})
+    verdict = {row[0]: row for row in study_vs_band(wc, list(ref), list(ref.values()))}
+    lines = [f"Run `ant_quad_sgd`, {len(wc.seeds)} search seeds for the weight change and {len(rnd.seeds)} for a "
+             f"random direction (one per seed), settings `{folder.rsplit('_', 1)[-1]}`; mean ± s.d. [min–max] over "
+             f"seeds. Past L = P/k = {not_a_compression_length(P, k):.0f} the trajectory carries more numbers than "
+             "the policy: not a compression.", "",
              "| L | weight change | searched random direction | fixed-state ceiling | √(L/P) | (k+1)·L/P | "
-             "study (α-optim) | study inside min–max? |", "|---|---|---|---|---|---|---|---|"]
-    for j, L in enumerate(s["lengths"]):
-        wc = s["weight_change"][:, j]
-        ref = study.get("quad model, alpha-optim", {}).get(int(L))
-        inside = "–" if ref is None else ("yes" if wc.min() <= ref <= wc.max() else
-                                         ("below" if ref < wc.min() else "above"))
-        lines.append(f"| {int(L)} | {_mean_spread(wc)} | "
-                     f"{_mean_spread(s['random'][:, j]) if len(s['random']) else '–'} | "
-                     f"{s['ceiling'][:, j].mean():.3f} | {np.sqrt(L / P):.3f} | {(k + 1) * L / P:.2f} | "
-                     f"{f'{ref:.3f}' if ref is not None else '–'} | {inside} |")
+             "study (α-optim) | study vs our min–max |", "|---|---|---|---|---|---|---|---|"]
+    for j, L in enumerate(wc.lengths):
+        v = verdict.get(int(L))
+        lines.append(f"| {int(L)} | {_mean_spread(wc.cosine[:, j])} | {_mean_spread(rnd.cosine[:, j])} | "
+                     f"{wc.ceiling[:, j].mean():.3f} | {np.sqrt(L / P):.3f} | {compression_ratio(L, P, k):.2f} | "
+                     f"{f'{v[1]:.3f}' if v else '–'} | {v[4] if v else '–'} |")
     return lines
 
 
