@@ -1,6 +1,6 @@
 """The study's α: L-BFGS on the cosine (it only approaches the exact least-squares α of ``span.best_alpha``).
 
-Taught in notebooks/04_alpha_optimisation.ipynb, §L-BFGS vs the exact α.
+Taught in notebooks/04_alpha_optimisation.ipynb, §2 L-BFGS vs the exact projection.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def best_alpha_lbfgs(grads, target, alpha0=None, history_size: int = 10, max_ite
     """The study's α: maximise cos(w, Σ α_t g_t) with torch.optim.LBFGS (history 10, max_iter 20, strong-Wolfe
     line search, α initialised to ones, ONE ``step`` call), then α normalised to unit norm.
 
-    Taught in notebooks/04_alpha_optimisation.ipynb, §L-BFGS vs the exact α. It only approaches
+    Taught in notebooks/04_alpha_optimisation.ipynb, §2 L-BFGS vs the exact projection. It only approaches
     ``best_alpha_exact``'s cosine. ``alpha0`` overrides the initial α (the study's hill climbing keeps the previous
     length's α, with zeros for the new steps).
     """
@@ -51,7 +51,7 @@ def best_alpha_lbfgs(grads, target, alpha0=None, history_size: int = 10, max_ite
 
 def fit_alpha(grads, target, method: str = "exact", **kw) -> AlphaFit:
     """Dispatch on ``method``: "exact" (``best_alpha_exact``), "lbfgs" (``best_alpha_lbfgs``) or "none"
-    (``no_alpha``). Taught in notebooks/03_cem_compression.ipynb, §Algorithm 1 vs 2."""
+    (``no_alpha``). Taught in notebooks/03_cem_compression.ipynb, §3 Algorithm 1 (no α) against Algorithm 2 (best α)."""
     if method == "exact":
         return best_alpha_exact(grads, target)
     if method == "lbfgs":

@@ -1,6 +1,6 @@
 """The policy's geometry at fixed weights: per-step scores, the mean Jacobian, and the least-squares actions.
 
-Taught in notebooks/04_alpha_optimisation.ipynb, §why the "project" search works. The score of a Gaussian policy
+Taught in notebooks/03_cem_compression.ipynb, §5 (the "project" optimiser). The score of a Gaussian policy
 is g_t = J_tᵀ (a_t − μ_t) / σ² with J_t = ∂μ(s_t)/∂θ; with α_t free, α_t (a_t − μ_t) is ANY vector u_t, so for
 fixed states the best combination of a chunk's steps solves a linear least-squares problem in the u_t
 (``project_directions``), and a_t − μ_t ∝ u_t attains it (``box_step``: as far as the action box allows).
@@ -17,13 +17,13 @@ from .incremental import IncrementalSpan
 
 def step_grads(policy: GaussianPolicy, obs, actions) -> torch.Tensor:
     """Per-step scores ∇θ log π(a_t|s_t) for obs (..., L, d) and actions (..., L, k): (..., L, P).
-    Taught in notebooks/01_policy_gradient.ipynb, §the score."""
+    Taught in notebooks/01_policy_gradient.ipynb, §4 The score of a Gaussian policy with fixed σ."""
     return policy.score(obs, actions)
 
 
 def mean_jacobian(policy: GaussianPolicy, obs) -> torch.Tensor:
     """J_t = ∂μ(s_t)/∂θ for obs (n, d): (n, k, P). Closed form (e_i ⊗ φ_t) for linear/quadratic policies.
-    Taught in notebooks/04_alpha_optimisation.ipynb, §why the "project" search works."""
+    Taught in notebooks/03_cem_compression.ipynb, §5 (the "project" optimiser)."""
     o = torch.as_tensor(np.asarray(obs, dtype=np.float64))
     if policy.kind != "mlp":
         phi = policy.features(o)  # (n, F)
@@ -53,7 +53,7 @@ def policy_mean(policy: GaussianPolicy, obs) -> np.ndarray:
 def box_step(mu: np.ndarray, u: np.ndarray, lo: float, hi: float, reach: float = 1.0) -> np.ndarray:
     """a = μ + s·u with the largest |s| (either sign) keeping a in [lo, hi]^k, times ``reach`` ∈ (0, 1].
     Then a − μ ∝ u exactly (when μ is inside the box). Rows with u = 0 keep a = μ.
-    Taught in notebooks/04_alpha_optimisation.ipynb, §why the "project" search works."""
+    Taught in notebooks/03_cem_compression.ipynb, §5 (the "project" optimiser)."""
     mu = np.clip(mu, lo, hi)
     with np.errstate(divide="ignore", invalid="ignore"):
         up = np.where(u > 0, (hi - mu) / u, np.where(u < 0, (lo - mu) / u, np.inf)).min(-1)  # largest s > 0
@@ -66,7 +66,7 @@ def box_step(mu: np.ndarray, u: np.ndarray, lo: float, hi: float, reach: float =
 def project_directions(policy: GaussianPolicy, span: IncrementalSpan, obs: np.ndarray, ridge: float) -> np.ndarray:
     """The least-squares u_t (c, k) for one chunk's states obs (c, d): min ‖Σ_t J_tᵀ u_t − r‖ with r the target's
     part outside the prefix span (so the prefix's α can still adjust), ridge-regularised.
-    Taught in notebooks/04_alpha_optimisation.ipynb, §why the "project" search works."""
+    Taught in notebooks/03_cem_compression.ipynb, §5 (the "project" optimiser)."""
     J = mean_jacobian(policy, obs)  # (c, k, P)
     c, k, P = J.shape
     C = J.reshape(c * k, P)

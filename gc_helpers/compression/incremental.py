@@ -1,6 +1,7 @@
 """The span of the gradients grown column by column, and the batched cos² a block of new columns adds.
 
-Taught in notebooks/03_cem_compression.ipynb, §chunk search. ``span_gains`` is the torch, batched form of
+Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk.
+``span_gains`` is the torch, batched form of
 ``span.chunk_gain`` (same idea, checked against it to 1e-10); ``IncrementalSpan`` keeps an orthonormal basis so
 that scoring a candidate chunk costs only the chunk's own columns, not a fresh least-squares fit of the span.
 """
@@ -21,8 +22,8 @@ def span_gains(C: torch.Tensor, r: torch.Tensor, Q: torch.Tensor | None = None, 
     made orthogonal to the rows of Q (m, P) (orthonormal; None: nothing yet), and r is projected on what is left.
 
     Directions of the block's Gram matrix with eigenvalue ≤ ``tol`` (× the largest one if ``relative``) count as
-    dependent and add nothing. Taught in notebooks/03_cem_compression.ipynb, §chunk search (``span.chunk_gain``
-    is the one-chunk numpy reference).
+    dependent and add nothing. Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences
+    (``span.chunk_gain`` is the one-chunk numpy reference).
     """
     Cn = C / torch.linalg.norm(C, dim=-1, keepdim=True).clamp_min(1e-300)
     if Q is not None and Q.shape[0]:
@@ -43,7 +44,7 @@ class IncrementalSpan:
 
     ``gains(cands)`` scores a batch of candidate column blocks (B, c, P) by the cos² each would add
     (``span_gains``). Columns whose component outside the span is below √``tol`` of their norm are dependent.
-    Taught in notebooks/03_cem_compression.ipynb, §chunk search.
+    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk.
     """
 
     def __init__(self, target, capacity: int = 64, tol: float = 1e-9):

@@ -1,7 +1,8 @@
 """The span of per-step gradients and a target direction: cosines, the best α, the √(L/P) null model.
 
-Taught in notebooks/04_alpha_optimisation.ipynb (§best α, §the null model) and used by every search. numpy only
-(no torch), so that ``gc_helpers.pg_theory`` shares ``cosine`` without importing torch-heavy code.
+Taught in notebooks/04_alpha_optimisation.ipynb (§1 The span picture, §3 Cosine vs length: Which null?) and used
+by every search. numpy only (no torch): plain linear algebra, and the package's one ``cosine``, which
+``gc_helpers.pg_theory`` shares.
 
 Conventions. A target is a vector w (P,). In the reference functions below, G (P, L) holds one gradient per
 COLUMN, so that the compressed direction is G α; the searches store gradients one per ROW, grads (L, P), and
@@ -59,7 +60,8 @@ def _check_columns(G, w, name: str = "G") -> tuple[np.ndarray, np.ndarray]:
 def cosine(u, v) -> float:
     """cos(u, v) = u·v / (‖u‖ ‖v‖) of two vectors (flattened); both must be non-zero.
 
-    Taught in notebooks/01_policy_gradient.ipynb, §sum vs mean (the cosine ignores the gradient's scale).
+    Taught in notebooks/01_policy_gradient.ipynb, §7 Sum over time, mean over time, mean over trajectories
+    (the cosine ignores the gradient's scale).
     """
     u, v = finite_array(u, "u").ravel(), finite_array(v, "v").ravel()
     if u.shape != v.shape:
@@ -73,8 +75,8 @@ def cosine(u, v) -> float:
 def best_alpha(G, w) -> np.ndarray:
     """α = argmin_α ‖G α − w‖ for G (P, L) (least squares; the minimum-norm α if the columns are dependent).
 
-    Taught in notebooks/04_alpha_optimisation.ipynb, §best α. G α is then P_G w, the projection of w on the span
-    of the gradients, so no other α gives a larger cosine with w.
+    Taught in notebooks/04_alpha_optimisation.ipynb, §1 The span picture. G α is then P_G w, the projection of w
+    on the span of the gradients, so no other α gives a larger cosine with w.
     """
     G, w = _check_columns(G, w)
     return np.linalg.lstsq(G, w, rcond=None)[0]
@@ -82,7 +84,7 @@ def best_alpha(G, w) -> np.ndarray:
 
 def span_cosine(G, w) -> float:
     """max_α cos(G α, w) = ‖P_G w‖ / ‖w‖ for G (P, L): the cosine of w with the span of the columns of G
-    (0 if w is orthogonal to it). Taught in notebooks/04_alpha_optimisation.ipynb, §best α."""
+    (0 if w is orthogonal to it). Taught in notebooks/04_alpha_optimisation.ipynb, §1 The span picture."""
     d = np.asarray(G, dtype=np.float64) @ best_alpha(G, w)
     return cosine(d, w) if np.any(d) else 0.0
 
@@ -91,7 +93,7 @@ def chunk_gain(Q, w, G) -> float:
     """The cos² that a chunk's gradient columns G (P, m) add to the span with orthonormal basis Q (P, r), for
     the target w: orthogonalise G against Q, then ‖projection of w on the new directions‖² / ‖w‖².
 
-    Taught in notebooks/03_cem_compression.ipynb, §chunk search (a chunk costs only its own columns). The searches
+    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences (a chunk costs only its own columns). The searches
     use the batched torch version ``IncrementalSpan.gains``; a test checks they agree to 1e-10.
     """
     Q = finite_array(Q, "Q", ndim=2, allow_empty=True)
@@ -107,14 +109,14 @@ def chunk_gain(Q, w, G) -> float:
 
 def null_cosine(length, n_params) -> np.ndarray:
     """The null model: a fixed direction and a random L-dimensional subspace of R^P have cos ≈ √(L/P) (1 once
-    L ≥ P). Taught in notebooks/04_alpha_optimisation.ipynb, §the null model."""
+    L ≥ P). Taught in notebooks/04_alpha_optimisation.ipynb, §3 Cosine vs length (Which null?)."""
     return np.sqrt(np.minimum(np.asarray(length, dtype=np.float64) / n_params, 1.0))
 
 
 def simulated_null_cosine(L: int, P: int, n: int = 200, seed: int = 0) -> float:
     """The null model by simulation: the mean, over ``n`` draws, of the cosine of a random unit vector with the
     span of L random Gaussian vectors in R^P. Close to ``null_cosine(L, P)``. Taught in
-    notebooks/04_alpha_optimisation.ipynb, §the null model."""
+    notebooks/04_alpha_optimisation.ipynb, §3 Cosine vs length (Which null?)."""
     L, P, n = int_at_least(L, "L"), int_at_least(P, "P"), int_at_least(n, "n")
     rng = np.random.default_rng(check_seed(seed))
     cos = [span_cosine(rng.standard_normal((P, L)), rng.standard_normal(P)) for _ in range(n)]
@@ -148,7 +150,7 @@ def check_pair(grads, target) -> tuple[np.ndarray, np.ndarray]:
 
 def best_alpha_exact(grads, target) -> AlphaFit:
     """The best α for per-step gradients grads (L, P): ``best_alpha(grads.T, target)``; its cosine
-    ‖P_G w‖/‖w‖ is the maximum over all α. Taught in notebooks/04_alpha_optimisation.ipynb, §best α."""
+    ‖P_G w‖/‖w‖ is the maximum over all α. Taught in notebooks/04_alpha_optimisation.ipynb, §1 The span picture."""
     g, w = check_pair(grads, target)
     alpha = best_alpha(g.T, w)
     return _fit(w, alpha, g.T @ alpha, "exact")
@@ -156,7 +158,7 @@ def best_alpha_exact(grads, target) -> AlphaFit:
 
 def no_alpha(grads, target) -> AlphaFit:
     """The study's Algorithm 1: the plain sum Σ_t g_t (every α_t = 1) and its cosine with the target.
-    Taught in notebooks/03_cem_compression.ipynb, §Algorithm 1 vs 2."""
+    Taught in notebooks/03_cem_compression.ipynb, §3 Algorithm 1 (no α) against Algorithm 2 (best α)."""
     g, w = check_pair(grads, target)
     return _fit(w, np.ones(g.shape[0]), g.sum(axis=0), "none")
 
@@ -164,7 +166,7 @@ def no_alpha(grads, target) -> AlphaFit:
 def l2_objective(grads, target, alpha=None) -> float:
     """‖Σ_t α_t g_t − w‖² (the report's Algorithm 1 objective; α = ones by default). Unlike the cosine it also
     asks the compressed gradient to match the target's length. Taught in notebooks/04_alpha_optimisation.ipynb,
-    §best α."""
+    §1 The span picture."""
     g, w = check_pair(grads, target)
     a = np.ones(g.shape[0]) if alpha is None else check_vector(alpha, "alpha", size=g.shape[0], nonzero=False)
     return float(np.sum((g.T @ a - w) ** 2))

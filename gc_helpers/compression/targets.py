@@ -1,7 +1,7 @@
 """Targets to compress (a direction in weight space) and the stored training runs they come from.
 
-Taught in notebooks/03_cem_compression.ipynb, §the target (the weight change w_last − w_first) and
-notebooks/04_alpha_optimisation.ipynb, §a random direction.
+Taught in notebooks/03_cem_compression.ipynb, §1 The target (the weight change w_last − w_first) and
+notebooks/04_alpha_optimisation.ipynb, §3 Cosine vs length (weight change vs random direction).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .span import check_vector
 @dataclass(frozen=True)
 class Target:
     """A direction to compress: ``vector`` (P,), a name ("weight_change", "random"), the run it comes from
-    (or None) and how it was made. Taught in notebooks/03_cem_compression.ipynb, §the target."""
+    (or None) and how it was made. Taught in notebooks/03_cem_compression.ipynb, §1 The target."""
 
     name: str
     vector: np.ndarray
@@ -61,7 +61,7 @@ def load_run_artifact(name_or_path) -> store.Artifact:
 def run_policy(name_or_path, iteration: int = 0) -> GaussianPolicy:
     """The policy of a stored run at checkpoint ``iteration`` (0: w_first, where the study takes the gradients);
     it knows its task (``policy.env_id``, from the run's metadata). Taught in notebooks/03_cem_compression.ipynb,
-    §the target."""
+    §1 The target."""
     art = load_run_artifact(name_or_path)
     ck = art["checkpoints"]
     n = len(ck)
@@ -72,7 +72,7 @@ def run_policy(name_or_path, iteration: int = 0) -> GaussianPolicy:
 
 def weight_change_target(name_or_path, first: int = 0, last: int = -1) -> Target:
     """w_last − w_first of a stored run (checkpoints ``last`` and ``first``): what training did to the weights.
-    Taught in notebooks/03_cem_compression.ipynb, §the target."""
+    Taught in notebooks/03_cem_compression.ipynb, §1 The target."""
     art = load_run_artifact(name_or_path)
     ck = art["checkpoints"].astype(np.float64)
     w = check_vector(ck[last] - ck[first], "weight change")
@@ -83,7 +83,7 @@ def weight_change_target(name_or_path, first: int = 0, last: int = -1) -> Target
 
 def random_target(n_params: int, seed: int) -> Target:
     """A random direction in weight space: N(0, I) from ``numpy.random.default_rng(seed)`` (study, experiment 2).
-    Taught in notebooks/04_alpha_optimisation.ipynb, §a random direction."""
+    Taught in notebooks/04_alpha_optimisation.ipynb, §3 Cosine vs length (weight change vs random direction)."""
     n = int_at_least(n_params, "n_params")
     rng = np.random.default_rng(check_seed(seed))
     return Target("random", rng.standard_normal(n), info={"seed": int(seed)})
