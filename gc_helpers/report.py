@@ -6,7 +6,6 @@ exactly what the artifacts say, so a figure cannot drift from the data behind it
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 
@@ -65,13 +64,13 @@ def runs_table() -> list[str]:
 
 
 def _study_curves() -> dict:
+    """{series: {length: cosine}} from the one reader of the study's curves (``plots.study_curves``)."""
+    from .plots import study_curves
+
     path = data_dir() / "reference" / "paper_cos_vs_len.csv"
-    curves: dict = {}
-    if path.is_file():
-        with path.open() as fh:
-            for row in csv.DictReader(fh):
-                curves.setdefault(row["series"], {})[int(float(row["length"]))] = float(row["cosine"])
-    return curves
+    if not path.is_file():
+        return {}
+    return {k: {int(L): float(c) for L, c in zip(*v)} for k, v in study_curves(path).items()}
 
 
 def compression_table() -> list[str]:

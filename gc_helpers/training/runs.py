@@ -135,7 +135,7 @@ def policy_at(run: Run, iteration: int = -1):
     j = int(iteration)
     if run.algo == "ppo":
         return tanh_gaussian_policy(run.description, run.checkpoints[j], run.obs_mean[j], run.obs_var[j])
-    return from_description(run.description, run.checkpoints[j].astype(np.float64))
+    return from_description({**run.description, "env_id": run.env_id}, run.checkpoints[j].astype(np.float64))
 
 
 def runs_dir() -> Path:
