@@ -160,6 +160,9 @@ def main(argv=None):
     ap.add_argument("--reference-episodes", type=int, default=50)
     ap.add_argument("--out", default=None, help="default: data/fewest_pairs/<run>")
     args = ap.parse_args(argv)
+    F.check_seeds(args.seeds, "--seeds")
+    for L in args.lengths + args.later_lengths + args.reference_lengths:
+        F.check_length(L, "--lengths")
     torch.set_num_threads(1)
     envs.default_threads = lambda: 1  # ONE worker thread: line_search and evaluate build their pools with this
     root = Path(args.out) if args.out else data_dir() / "fewest_pairs" / args.run
