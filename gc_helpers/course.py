@@ -133,8 +133,24 @@ class progress:
 # The README's course table (python -m gc_helpers.course --write; tests/test_readme_course.py checks it)
 
 README_BEGIN, README_END = "<!-- course:begin -->", "<!-- course:end -->"
-_EXERCISE = re.compile(r"(?im)^(?:#+\s*|\*\*)exercise\s+(\d+(?:\.\d+)?[a-z]?)")
-_CHECKER = re.compile(r"\b(check_[a-z0-9_]+)\(")
+_EXERCISE_ID = re.compile(r"(?:Exercises?\s+|✍\s*|\*\*)(\d+\.\d+)(?:\s+and\s+(\d+\.\d+))?")
+_CHECKED_ID = re.compile(r"\bcheck(?:_value)?\(\s*f?[\"']Exercise\s+(\d+\.\d+)")
+_CHECKER = re.compile(r"\b(check_(?!value\b)[a-z0-9_]+)\(")
+_BULLET = re.compile(r"^\s*(?:[-*]|\d+\.)\s+")
+
+
+def _goals(text: str) -> list[str]:
+    """The bullets (with their continuation lines) after "After this notebook you can"."""
+    lines = text[text.lower().index("after this notebook you can"):].splitlines()[1:]
+    goals: list[str] = []
+    for line in lines:
+        if _BULLET.match(line):
+            goals.append(_BULLET.sub("", line).strip())
+        elif goals and line.strip() and not line.lstrip().startswith("#"):
+            goals[-1] += " " + line.strip()
+        elif goals:
+            break
+    return goals
 
 
 def lesson_summary(path) -> dict:
@@ -143,19 +159,12 @@ def lesson_summary(path) -> dict:
 
     nb = nbformat.read(path, as_version=4)
     md = [c.source for c in nb.cells if c.cell_type == "markdown"]
-    goals = []
-    for text in md[:2]:
-        if "after this notebook you can" in text.lower():
-            after = text.lower().index("after this notebook you can")
-            block = text[after:].split("\n\n", 2)
-            lines = "\n".join(block[:2]).splitlines()
-            goals = [re.sub(r"^\s*(?:[-*]|\d+\.)\s+", "", line).strip() for line in lines
-                     if re.match(r"^\s*(?:[-*]|\d+\.)\s+", line)]
-            break
-    exercises = sorted(set(_EXERCISE.findall("\n".join(md))))
+    opening = [t for t in md[:2] if "after this notebook you can" in t.lower()]
+    goals = _goals(opening[0]) if opening else []
+    exercises = {i for pair in _EXERCISE_ID.findall("\n".join(md)) for i in pair if i}
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    checked = sorted(set(_CHECKER.findall(code)) - {"check_value"})
-    return {"name": Path(path).stem, "goals": goals, "exercises": exercises, "checked": checked}
+    checked = set(_CHECKED_ID.findall(code)) | set(_CHECKER.findall(code))
+    return {"name": Path(path).stem, "goals": goals, "exercises": sorted(exercises), "checked": sorted(checked)}
 
 
 def course_table() -> str:
