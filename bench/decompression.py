@@ -109,7 +109,7 @@ def reference(run: str, folder: Path, precision: float, pilot: int, n_first: int
     rate = (f["lengths"].sum() + p["lengths"].sum()) / (time.perf_counter() - t0)
     gap = p["returns"].mean() - f["returns"].mean()
     needed = episodes_needed(p["returns"].std(ddof=1), f["returns"].std(ddof=1), n_first, gap, precision)
-    n = check_enough_episodes(needed if n_last is None else n_last, needed, "last_episodes")
+    n = max(pilot, check_enough_episodes(needed if n_last is None else n_last, needed, "last_episodes"))
     print(f"  pilot: R(w_first) {f['returns'].mean():.0f} (sd {f['returns'].std(ddof=1):.0f}, n={n_first}), "
           f"R(w_last) {p['returns'].mean():.0f} (sd {p['returns'].std(ddof=1):.0f}, n={pilot}); {rate:.0f} steps/s; "
           f"{needed} w_last episodes needed for {precision:.0%}; running {n} (≈ {n * 1000 / rate / 60:.0f} min)",
@@ -214,6 +214,7 @@ def decompress_one(run: str, name: str, info: dict, build, folder: Path, n_selec
 
 
 def main(argv=None) -> int:
+    global HORIZON, LENGTHS, BETAS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", default="ant_quad_sgd")
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="search seeds (as bench/spread.py)")
@@ -223,6 +224,10 @@ def main(argv=None) -> int:
     ap.add_argument("--last-episodes", type=int, default=None, help="default: as many as the precision needs")
     ap.add_argument("--select-episodes", type=int, default=4)
     ap.add_argument("--fresh-episodes", type=int, default=20)
+    ap.add_argument("--horizon", type=int, default=HORIZON, help="episode length (shorter: a preview only)")
+    ap.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
+    ap.add_argument("--betas", type=float, nargs="+", default=list(BETAS))
+    ap.add_argument("--reverse", action="store_true", help="directions in reverse order (a second process)")
     ap.add_argument("--only", choices=("reference", "directions"), default=None,
                     help="run one part (e.g. the two parts in two processes)")
     ap.add_argument("--out", default=None, help="folder (default data/decompressed_seeds/<run>)")
@@ -231,8 +236,9 @@ def main(argv=None) -> int:
         seeds = check_seeds(args.seeds, "seeds")
     except ValueError as e:
         ap.error(str(e))
-    if args.fresh_episodes < 20:
-        ap.error(f"--fresh-episodes {args.fresh_episodes}: report the best β on at least 20 fresh episodes")
+    HORIZON, LENGTHS, BETAS = args.horizon, tuple(sorted(set(args.lengths))), tuple(args.betas)
+    if args.fresh_episodes < 2 or args.select_episodes < 1:
+        ap.error("--fresh-episodes must be ≥ 2 (≥ 20 for shipped results) and --select-episodes ≥ 1")
     folder = Path(args.out) if args.out else data_dir() / "decompressed_seeds" / args.run
     print(f"{args.run}: search seeds {seeds}, β grid {BETAS}, {args.select_episodes} selection + "
           f"{args.fresh_episodes} fresh episodes × {HORIZON} steps per direction → {folder}", flush=True)
@@ -240,7 +246,7 @@ def main(argv=None) -> int:
     if args.only != "directions":
         reference(args.run, folder, args.precision, args.pilot_episodes, args.first_episodes, args.last_episodes)
     todo = list(directions(args.run, seeds, folder)) if args.only != "reference" else []
-    for i, (name, info, build) in enumerate(todo, 1):
+    for i, (name, info, build) in (reversed if args.reverse else iter)(list(enumerate(todo, 1))):
         print(f"[{i}/{len(todo)}, {(time.perf_counter() - t0) / 60:.1f} min]", end="", flush=True)
         decompress_one(args.run, name, info, build, folder, args.select_episodes, args.fresh_episodes)
     print(f"done in {(time.perf_counter() - t0) / 60:.1f} min", flush=True)

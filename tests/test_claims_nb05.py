@@ -1,0 +1,168 @@
+"""Every comparison notebook 05 states, checked against the shipped artifacts of bench/decompression.py
+(data/decompressed_seeds/ant_quad_sgd), plus the protocol those artifacts must follow and the bench's bad-input
+errors (0 seeds, duplicate seeds, fewer fresh episodes than the requested precision needs)."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from gc_helpers import decompression as dc
+from gc_helpers import store
+from gc_helpers.config import data_dir, project_root
+
+FOLDER = data_dir() / "decompressed_seeds" / "ant_quad_sgd"
+KEYS = ("returns", "velocity", "net")
+LENGTHS = (50, 100, 200, 490)
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_decompression", project_root() / "bench" / "decompression.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return store.load(FOLDER / "reference", "decompressed_seed", run="ant_quad_sgd")
+
+
+@pytest.fixture(scope="module")
+def rows(ref):
+    out = []
+    for path in sorted(FOLDER.iterdir()):
+        if path.name == "reference" or path.name.startswith("search_") or not (path / "meta.json").is_file():
+            continue
+        a = store.load(path, "decompressed_seed", run="ant_quad_sgd")
+        r = dict(a.meta, name=path.name, arrays=a)
+        for key in KEYS:
+            r[key] = dc.bootstrap_recovered(a[f"fresh_{key}"], ref[f"first_{key}"], ref[f"last_{key}"])
+        out.append(r)
+    return out
+
+
+def _by(rows, kind, L=None):
+    return [r for r in rows if r["direction"] == kind and (L is None or r["L"] == L)]
+
+
+def _verdict(rows, L, key):  # the rule notebook 05 prints: intervals of BC and of every compressed seed apart
+    bc = _by(rows, "bc", L)[0][key]
+    comp = [r[key] for r in _by(rows, "compressed", L)]
+    if bc[1] > max(c[2] for c in comp):
+        return "bc"
+    if bc[2] < min(c[1] for c in comp):
+        return "compressed"
+    return "neither"
+
+
+def test_every_direction_is_shipped(rows):
+    for L in LENGTHS:
+        assert len(_by(rows, "bc", L)) == 1, f"behaviour cloning at L = {L}"
+        assert len({r["search_seed"] for r in _by(rows, "compressed", L)}) >= 3, f"≥ 3 search seeds at L = {L}"
+    assert len(_by(rows, "exact")) == 1 and len(_by(rows, "random")) == 1
+
+
+def test_protocol_fresh_episodes_and_precision(ref, rows):
+    assert ref.meta["gap_stderr"] <= ref.meta["precision"] * ref.meta["gap"]
+    first, last = ref.meta["first_seed"], ref.meta["last_seed"]
+    n_last = len(ref["last_returns"])
+    assert n_last >= ref.meta["episodes_needed"]
+    for r in rows:
+        assert r["fresh_episodes"] >= 20 and len(r["arrays"]["fresh_returns"]) == r["fresh_episodes"]
+        fresh = set(range(r["fresh_seed"], r["fresh_seed"] + r["fresh_episodes"]))
+        select = set(range(r["select_seed"], r["select_seed"] + r["select_episodes"]))
+        assert not fresh & select, f"{r['name']}: β picked on the episodes that report it"
+        assert not fresh & set(range(first, first + len(ref["first_returns"])))
+        assert not fresh & set(range(last, last + n_last))
+        assert r["best_beta"] == r["arrays"]["betas"][int(np.argmax(r["arrays"]["select_returns"]))]
+
+
+def test_standing_still_earns_the_alive_bonus(ref):
+    # §0: the untrained policy stands and collects about one point per step
+    assert np.all(ref["first_lengths"] == 1000)
+    assert 950 <= ref["first_returns"].mean() <= 1000
+    assert abs(ref["first_net"].mean()) < 50
+
+
+def test_the_trained_policy_falls_in_some_episodes(ref):
+    # §3 and "What we saw": its per-episode returns spread widely; some episodes end early
+    assert np.mean(ref["last_lengths"] < 1000) > 0.05
+    assert np.std(ref["last_returns"], ddof=1) > 0.5 * ref.meta["gap"]
+
+
+def test_random_actions_are_the_floor(rows):
+    rand = _by(rows, "random")[0]
+    for key in KEYS:
+        assert rand[key][0] < 0.1, "random actions with their best α teach (almost) nothing"
+        assert all(r[key][0] > rand[key][2] for r in _by(rows, "compressed") + _by(rows, "bc"))
+
+
+def test_bc_direction_is_closer_to_dw_at_490(rows):
+    # §4, why BC wins: with 490 expert pairs over 406 features BC nearly reads off W_last
+    bc = _by(rows, "bc", 490)[0]["cosine"]
+    assert bc > max(r["cosine"] for r in _by(rows, "compressed", 490))
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_bc_wins_below_490_and_not_at_490(rows, key):
+    # "What we saw": below L = 490 BC beats every compressed seed by every measure; at 490 the seeds disagree
+    for L in (50, 100, 200):
+        assert _verdict(rows, L, key) == "bc", f"L = {L}, {key}"
+    assert _verdict(rows, 490, key) == "neither"
+    comp = [r[key][0] for r in _by(rows, "compressed", 490)]
+    bc = _by(rows, "bc", 490)[0][key][0]
+    assert max(comp) > bc > min(comp)
+
+
+def test_cosines_close_at_short_length_yet_bc_wins(rows):
+    # §4: at L = 50 the cosines differ by little, yet BC recovers far more
+    bc = _by(rows, "bc", 50)[0]
+    comp = _by(rows, "compressed", 50)
+    assert bc["cosine"] - np.mean([r["cosine"] for r in comp]) < 0.05
+    assert bc["returns"][0] > 2 * max(r["returns"][0] for r in comp)
+
+
+def test_compressed_cosines_match_the_spread_searches(rows):
+    # the searches are bench/spread.py's (RECOMMENDED, same seeds): same cosines at every L
+    for r in _by(rows, "compressed"):
+        path = data_dir() / "spread" / "ant_quad_sgd_recommended" / f"weight_change_s{r['search_seed']}"
+        if (path / "meta.json").is_file():
+            s = store.load(path)
+            assert r["cosine"] == pytest.approx(float(s["cosine"][list(s["lengths"]).index(r["L"])]), abs=1e-6)
+
+
+# ---- bad input ----------------------------------------------------------------------------------------------
+
+
+def test_zero_seeds_is_an_error():
+    with pytest.raises(ValueError, match="seeds=\\[\\]"):
+        _bench().check_seeds([], "seeds")
+
+
+def test_duplicate_seeds_is_an_error():
+    with pytest.raises(ValueError, match="seeds=.*repeats \\[1\\]"):
+        _bench().check_seeds([0, 1, 1], "seeds")
+
+
+def test_too_few_fresh_episodes_is_an_error():
+    b = _bench()
+    needed = b.episodes_needed(std_last=1200.0, std_first=5.0, n_first=20, gap=1000.0, precision=0.05)
+    assert needed == pytest.approx(1200.0**2 / (50.0**2 - 25.0 / 20), rel=1e-3, abs=1)
+    with pytest.raises(ValueError, match="last_episodes=100"):
+        b.check_enough_episodes(100, needed, "last_episodes")
+    assert b.check_enough_episodes(needed, needed) == needed
+
+
+def test_impossible_precision_names_the_argument():
+    b = _bench()
+    with pytest.raises(ValueError, match="precision"):
+        b.episodes_needed(1000.0, 5.0, 20, 800.0, precision=0.0)
+    with pytest.raises(ValueError, match="n_first"):
+        b.episodes_needed(1000.0, 500.0, 2, 100.0, precision=0.05)
+
+
+def test_main_rejects_duplicate_seeds(capsys):
+    with pytest.raises(SystemExit):
+        _bench().main(["--seeds", "0", "0", "--out", "/nonexistent"])
+    assert "repeats" in capsys.readouterr().err
