@@ -22,6 +22,7 @@ import numpy as np
 
 from gc_helpers import compression as C
 from gc_helpers import store
+from gc_helpers.checks import seed_list
 from gc_helpers.config import data_dir
 
 LENGTHS = (25, 50, 100, 200, 300, 400, 490)
@@ -73,8 +74,10 @@ def main(argv=None) -> int:
     ap.add_argument("--best", action="store_true", help="BEST settings (staged, worker processes) instead")
     ap.add_argument("--out", default=None, help="folder (default data/spread/<run>_<recommended|best>)")
     args = ap.parse_args(argv)
-    if not args.seeds or len(set(args.seeds)) != len(args.seeds):
-        ap.error(f"--seeds {args.seeds}: give at least one seed, without duplicates")
+    try:
+        seed_list(args.seeds, "--seeds")
+    except ValueError as err:
+        ap.error(str(err))
     name = "best" if args.best else "recommended"
     folder = Path(args.out) if args.out else data_dir() / "spread" / f"{args.run}_{name}"
     settings = C.BEST if args.best else C.RECOMMENDED

@@ -25,6 +25,7 @@ import numpy as np
 
 from gc_helpers import compression as C
 from gc_helpers import store
+from gc_helpers.checks import seed_list
 from gc_helpers.config import data_dir
 from gc_helpers.training import TrainConfig, evaluate_run, evaluation_dict, train_reinforce
 
@@ -91,8 +92,12 @@ def main(argv=None) -> int:
     ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run (use with --out)")
     ap.add_argument("--out", default=None, help="folder (default data/trainer_grid)")
     args = ap.parse_args(argv)
-    if 0 not in args.seeds or len(set(args.seeds)) != len(args.seeds):
-        ap.error(f"--seeds {args.seeds}: must include 0 (the learning rate is picked on it), without duplicates")
+    try:
+        seed_list(args.seeds, "--seeds")
+    except ValueError as err:
+        ap.error(str(err))
+    if 0 not in args.seeds:
+        ap.error(f"--seeds {args.seeds}: must include 0 (the learning rate is picked on it)")
     folder = Path(args.out) if args.out else data_dir() / "trainer_grid"
     for group in args.groups:
         print(f"{group}: grid {GROUPS[group][1]}", flush=True)

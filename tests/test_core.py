@@ -374,3 +374,25 @@ def test_with_overrides():
         with_overrides(Cfg(), ["nope=1"])
     with pytest.raises(ValueError, match="KEY=VALUE"):
         with_overrides(Cfg(), ["lr"])
+
+
+@pytest.mark.parametrize("seeds,says", [([], r"seeds=\[\]: give at least one seed"),
+                                        ([0, 1, 0], r"repeats \[0\]"), ([0, -1], "non-negative"),
+                                        ([True], "non-negative"), (None, "at least one")])
+def test_seed_lists_are_checked(seeds, says):
+    from gc_helpers.checks import seed_list
+
+    with pytest.raises(ValueError, match=says):
+        seed_list(seeds)
+    assert seed_list([3, 1, 2]) == [3, 1, 2]
+
+
+@pytest.mark.parametrize("script", ["bench/spread.py", "bench/trainer_grid.py"])
+@pytest.mark.parametrize("seeds", [["0", "0"], []])
+def test_bench_scripts_refuse_bad_seed_lists(script, seeds):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, script, "--out", "/nonexistent", "--seeds", *seeds],
+                         capture_output=True, text=True, cwd=config.project_root(), timeout=120)
+    assert out.returncode == 2 and "--seeds" in out.stderr, out.stderr[-500:]
