@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 from gc_helpers import compression as C  # noqa: E402
 from gc_helpers import decompression as dc  # noqa: E402
 from gc_helpers import envs, store  # noqa: E402
+from gc_helpers.checks import seed_list as check_seeds  # noqa: E402  (one seed-list check)
 from gc_helpers.config import data_dir  # noqa: E402
 
 KIND = "decompressed_seed"
@@ -46,20 +47,6 @@ HORIZON = 1000
 SELECT_SEED, FRESH_SEED, REFERENCE_SEED = 200_000, 300_000, 400_000  # episode seed blocks (env i: seed + i)
 CHUNK = 40  # w_last episodes per rollout in the reference top-up
 RESET_SEED = 42  # where the searches, the expert trajectory and the random actions start
-
-
-def check_seeds(seeds, name: str = "seeds") -> list[int]:
-    """A non-empty list of distinct non-negative integer seeds, or a ValueError naming ``name``."""
-    seeds = list(seeds) if seeds is not None else []
-    if not seeds:
-        raise ValueError(f"{name}=[]: give at least one seed, e.g. {name}=[0, 1, 2]")
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 0:
-            raise ValueError(f"{name} contains {s!r}: every seed must be a non-negative integer")
-    if len(set(seeds)) != len(seeds):
-        dup = sorted({s for s in seeds if seeds.count(s) > 1})
-        raise ValueError(f"{name}={seeds} repeats {dup}: each seed must appear once")
-    return [int(s) for s in seeds]
 
 
 def episodes_needed(std_last: float, std_first: float, n_first: int, gap: float, precision: float) -> int:

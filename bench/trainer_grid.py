@@ -70,7 +70,7 @@ def train_one(group, lr, seed, folder: Path, tiny: bool) -> Path:
               "cos_searched": searched.curve, "cos_random": random.curve,
               "null": C.null_cosine(np.asarray(lengths), policy0.n_params)}
     meta = {"env_id": run.env_id, "group": group, "lr": lr, "seed": seed, "n_params": int(policy0.n_params),
-            "config": run.config, "train_time": train_time, "final_training_return": final_training_return(h),
+            "config": run.config.to_dict(), "train_time": train_time, "final_training_return": final_training_return(h),
             "evaluation": evaluation_dict(ev), "command": "bench/trainer_grid.py"}
     store.save(path, KIND, arrays, meta)
     print(f"  {path.name}: train {train_time:.0f} s, last-5 training return {meta['final_training_return']:.0f}; "

@@ -332,3 +332,37 @@ def save_results(path, searches: Sequence[LineSearch], rounds: Sequence[Decompre
         "round_lengths": np.array([r.evaluation.mean_length if r.evaluation else np.nan for r in rounds]),
     }
     return store.save(path, "decompressed", arrays, meta)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Decompression over search seeds (bench/decompression.py writes data/decompressed_seeds/<run>/)
+
+SEED_KIND = "decompressed_seed"
+MEASURES = ("returns", "velocity", "net")  # return, forward velocity, return minus the alive bonus
+
+
+def seed_rows(folder, bootstrap: Callable = bootstrap_recovered) -> tuple:
+    """(reference, rows) of a decompression-over-seeds folder: the fresh-seed denominators, and per direction its
+    setting (direction, L, search_seed, cosine, best_beta), fresh-episode means and the recovered fraction of each
+    measure with its interval (``bootstrap(best, first, last)``). Taught in notebooks/05_line_search_decompression
+    .ipynb, §4 What one trajectory recovers."""
+    from pathlib import Path
+
+    from . import store
+
+    folder = Path(folder)
+    ref = store.load(folder / "reference", SEED_KIND)
+    rows = []
+    for path in sorted(p for p in folder.iterdir() if (p / "meta.json").is_file()):
+        if path.name == "reference" or path.name.startswith(("search_", ".")):
+            continue
+        a = store.load(path, SEED_KIND)
+        ret = a["fresh_returns"]
+        row = {k: a.meta[k] for k in ("direction", "L", "search_seed", "cosine", "best_beta")}
+        row.update(name=path.name, ret=float(ret.mean()), se=float(ret.std(ddof=1) / np.sqrt(ret.size)), n=ret.size,
+                   length=float(a["fresh_lengths"].mean()), velocity=float(a["fresh_velocity"].mean()),
+                   net=float(a["fresh_net"].mean()))
+        for key in MEASURES:
+            row[f"rho_{key}"] = bootstrap(a[f"fresh_{key}"], ref[f"first_{key}"], ref[f"last_{key}"])
+        rows.append(row)
+    return ref, rows

@@ -165,6 +165,39 @@ def spread_table(folder: str = "ant_quad_sgd_recommended") -> list[str]:
     return lines
 
 
+def decompression_seeds_table(run: str = "ant_quad_sgd") -> list[str]:
+    """Decompression that measures learning (notebooks/05_line_search_decompression.ipynb, §4): β picked on some
+    episodes, reported on fresh ones; fresh-seed denominators; recovered fractions with 90 % bootstrap intervals."""
+    from .decompression import seed_rows
+
+    folder = data_dir() / "decompressed_seeds" / run
+    if not (folder / "reference" / "meta.json").is_file():
+        return []
+    ref, rows = seed_rows(folder)
+    m = ref.meta
+    first, last = ref["first_returns"], ref["last_returns"]
+    se = lambda x: x.std(ddof=1) / np.sqrt(x.size)  # noqa: E731
+    fresh = rows[0]["n"]
+    lines = [f"Run `{run}`, {m['horizon']}-step episodes, σ = 0, fresh seeds: R(w_first) = {first.mean():.0f} ± "
+             f"{se(first):.0f} (n = {first.size}), R(w_last) = {last.mean():.0f} ± {se(last):.0f} (n = {last.size}); "
+             f"gap {m['gap']:.0f} ± {m['gap_stderr']:.0f}. β picked on other episodes, each row reported on {fresh} "
+             f"fresh episodes; ρ = recovered fraction [90 % bootstrap interval] of the return, the forward velocity "
+             "and the return minus the alive bonus.", "",
+             "| direction | search seed | cos(d, Δw) | β* | return ± s.e. | episode length | forward velocity | "
+             "ρ return | ρ velocity | ρ return − alive |", "|---|---|---|---|---|---|---|---|---|---|"]
+    fmt = lambda t: f"{t[0]:.2f} [{t[1]:.2f}, {t[2]:.2f}]"  # noqa: E731
+    order = {"compressed": 0, "bc": 1, "exact": 2, "random": 3}
+    has = lambda v: v is not None and v >= 0  # noqa: E731  (the bench stores -1 where there is no L or seed)
+    for r in sorted(rows, key=lambda r: (r["L"] if has(r["L"]) else 10**6, order.get(r["direction"], 9),
+                                         r["search_seed"] if has(r["search_seed"]) else -1)):
+        label = r["direction"] + (f" L={r['L']}" if has(r["L"]) and r["L"] else "")
+        seed = r["search_seed"] if has(r["search_seed"]) else "–"
+        lines.append(f"| {label} | {seed} | {r['cosine']:.3f} | {r['best_beta']:.2f} | {r['ret']:.0f} ± "
+                     f"{r['se']:.0f} | {r['length']:.0f} | {r['velocity']:.2f} m/s | {fmt(r['rho_returns'])} | "
+                     f"{fmt(r['rho_velocity'])} | {fmt(r['rho_net'])} |")
+    return lines
+
+
 def results_markdown() -> str:
     """The README's results section: the three tables above (the classroom results of notebooks 02–06)."""
     parts = ["### Trained agents (`data/runs/`)", "", *runs_table(), "",
@@ -172,9 +205,14 @@ def results_markdown() -> str:
     spread = spread_table()
     if spread:
         parts += ["### Compression with spread over search seeds (`data/spread/`)", "", *spread, ""]
+    seeds = decompression_seeds_table()
+    if seeds:
+        parts += ["### Decompression over search seeds, on fresh episodes (`data/decompressed_seeds/`)", "", *seeds,
+                  ""]
     dec = decompression_table()
     if dec:
-        parts += ["### Decompression (`data/decompressed/`)", "", *dec, ""]
+        parts += ["### Earlier decompression: one search, β picked and scored on the same episodes "
+                  "(`data/decompressed/`)", "", *dec, ""]
     return "\n".join(parts)
 
 
