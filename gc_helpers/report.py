@@ -198,10 +198,40 @@ def decompression_seeds_table(run: str = "ant_quad_sgd") -> list[str]:
     return lines
 
 
+def trainer_grid_table() -> list[str]:
+    """Trainers and architectures over training seeds (notebooks 02 §4, 04 §5, 06 §5): each complete group of
+    bench/trainer_grid.py at its picked learning rate, mean ± s.d. [min–max] over seeds."""
+    from .spread_plots import GROUP_NAMES, grid_metrics, picked_group
+
+    groups = {g: arts for g in GROUP_NAMES if (arts := picked_group(g))}
+    if not groups:
+        return []
+    c = next(iter(groups.values()))[0].meta["config"]
+    steps = [int(a["env_steps"][-1]) for arts in groups.values() for a in arts]
+    lines = [f"Same budget for every run ({c['n_iterations']} iterations × {c['n_envs']} episodes × {c['horizon']} "
+             f"steps and the normaliser's random episodes: {min(steps)}–{max(steps)} env steps; actions clipped "
+             "to the box), σ = 0 evaluation on 20 "
+             "fresh 1000-step episodes; compressibility of w_last − w_first with the RECOMMENDED search and with "
+             "random actions (exact α). Groups whose seeds are not all trained yet are left out.", "",
+             "| group | lr (picked on seed 0) | seeds | return | forward velocity | searched cos L=200 | "
+             "random-action cos L=200 |", "|---|---|---|---|---|---|---|"]
+    for g, arts in groups.items():
+        m = grid_metrics(arts)
+        ret = m["return"]
+        lines.append(f"| {g} | {arts[0].meta['lr']:g} | {[a.meta['seed'] for a in arts]} | {ret.mean():.0f} ± "
+                     f"{ret.std(ddof=1):.0f} [{ret.min():.0f}–{ret.max():.0f}] | {m['velocity'].mean():.2f} ± "
+                     f"{m['velocity'].std(ddof=1):.2f} m/s | {_mean_spread(m['searched L=200'])} | "
+                     f"{_mean_spread(m['random L=200'])} |")
+    return lines
+
+
 def results_markdown() -> str:
     """The README's results section: the three tables above (the classroom results of notebooks 02–06)."""
     parts = ["### Trained agents (`data/runs/`)", "", *runs_table(), "",
              "### Compression sweeps (`data/compressed/`)", "", *compression_table(), ""]
+    grid = trainer_grid_table()
+    if grid:
+        parts += ["### Trainers and architectures over training seeds (`data/trainer_grid/`)", "", *grid, ""]
     spread = spread_table()
     if spread:
         parts += ["### Compression with spread over search seeds (`data/spread/`)", "", *spread, ""]

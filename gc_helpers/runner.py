@@ -29,6 +29,7 @@ def execute(path, out_path=None, timeout: int = 600, preset: str = "fast", stric
     ``out_path`` if given, also when a cell failed."""
     import nbformat
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     path = Path(path)
     if not path.is_file():
@@ -40,15 +41,23 @@ def execute(path, out_path=None, timeout: int = 600, preset: str = "fast", stric
     os.environ.pop("GC_FAST", None)
     os.environ["GC_PRESET"] = preset
     os.environ["GC_CHECKS"] = "strict" if strict_checks else "report"
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
-                            resources={"metadata": {"path": str(path.parent)}})
-    try:
-        client.execute()
-    finally:
-        if out_path is not None:
-            Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, out_path)
+    for attempt in (1, 2):
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
+                                resources={"metadata": {"path": str(path.parent)}})
+        try:
+            client.execute()
+            break
+        except (CellTimeoutError, DeadKernelError) as err:
+            # a kernel that went idle without answering, or died, (seen on heavily loaded machines) is retried
+            # once with a new kernel; a cell that really runs too long fails again and is reported
+            if attempt == 2:
+                raise
+            print(f"{path.name}: {type(err).__name__}; running the notebook once more", flush=True)
+        finally:
+            if out_path is not None:
+                Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, out_path)
     return nb
 
 

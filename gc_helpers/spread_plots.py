@@ -21,6 +21,7 @@ from . import store
 from .config import data_dir
 
 SPREAD_KIND = "spread"
+GROUP_NAMES = ("quad_sgd", "quad_adam", "linear_sgd", "mlp_sgd")  # bench/trainer_grid.py's groups
 GRID_KIND = "trainer_grid"
 
 
@@ -154,3 +155,40 @@ def load_trainer_grid(folder=None) -> dict:
                                      np.array([a["cos_searched"] for a in arts]),
                                      np.array([a["cos_random"] for a in arts]), arts[0]["null"], np.array(ev))
     return out
+
+
+def picked_group(group: str, folder=None, min_seeds: int = 3) -> list:
+    """The runs of ``group`` at the learning rate bench/trainer_grid.py picked (the best final training return on
+    seed 0), sorted by seed; [] until that rate has ``min_seeds`` seeds (notebooks 02 §4 and 06 §5)."""
+    folder = data_dir() / "trainer_grid" if folder is None else folder
+    by_lr: dict = {}
+    for meta in sorted(folder.glob(f"{group}_lr*_s*/meta.json")) if folder.is_dir() else []:
+        a = store.load(meta.parent, GRID_KIND)
+        by_lr.setdefault(float(a.meta["lr"]), []).append(a)
+    seed0 = {lr: a.meta["final_training_return"] for lr, arts in by_lr.items() for a in arts if a.meta["seed"] == 0}
+    if not seed0:
+        return []
+    arts = sorted(by_lr[max(seed0, key=seed0.get)], key=lambda a: a.meta["seed"])
+    return arts if len(arts) >= min_seeds else []
+
+
+def grid_metrics(arts) -> dict:
+    """{quantity: one value per seed}: the σ = 0 evaluation's return, episode length and forward velocity, then the
+    cosine at each L with searched and with random actions ("searched L=200", "random L=200", …)."""
+    out = {k: np.array([a.meta["evaluation"][key] for a in arts]) for k, key in (
+        ("return", "mean_return"), ("length", "mean_length"), ("velocity", "mean_forward_velocity"))}
+    for i, L in enumerate(arts[0]["lengths"] if arts else []):
+        out[f"searched L={int(L)}"] = np.array([float(a["cos_searched"][i]) for a in arts])
+        out[f"random L={int(L)}"] = np.array([float(a["cos_random"][i]) for a in arts])
+    return out
+
+
+def versus(name_a: str, x, name_b: str, y, what: str) -> str:
+    """One comparison over seeds, as the notebooks state it: which mean is higher, mean ± s.d. of each, and
+    whether the seed ranges (min–max) overlap (then no conclusion is drawn)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    overlap = x.min() <= y.max() and y.min() <= x.max()
+    word = "higher" if x.mean() > y.mean() else "lower"
+    return (f"{name_a} {word} than {name_b} on {what}: {x.mean():.3g} ± {x.std(ddof=1):.2g} vs {y.mean():.3g} ± "
+            f"{y.std(ddof=1):.2g} over {len(x)} / {len(y)} seeds — the ranges "
+            + ("overlap: no conclusion" if overlap else "do not overlap"))

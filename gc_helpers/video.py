@@ -205,16 +205,8 @@ def sequence_frames(start: envs.StartState, actions, width: int = 320, height: i
     return Clip(start.env_id, frames, a, r.reward[0], r.forward_velocity[0], r.terminated[0], spec.dt)
 
 
-def policy_frames(
-    env_id: str,
-    mean_fn: Callable[[np.ndarray], np.ndarray],
-    seed: int,
-    steps: int,
-    noise_std: float = 0.0,
-    width: int = 320,
-    height: int = 240,
-    camera=None,
-) -> Clip:
+def policy_frames(env_id: str, mean_fn: Callable[[np.ndarray], np.ndarray], seed: int, steps: int,
+                  noise_std: float = 0.0, width: int = 320, height: int = 240, camera=None) -> Clip:
     """Run a policy closed-loop for at most ``steps`` steps in one env and render every state.
 
     a_t = mean_fn(s_t) + noise_std · N(0, I); ``mean_fn`` maps (n, obs_dim) to (n, act_dim) (e.g.

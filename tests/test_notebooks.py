@@ -16,7 +16,7 @@ from gc_helpers.config import data_dir, project_root
 from gc_helpers.runner import execute, notebooks
 
 NOTEBOOKS = notebooks()
-CELL_TIMEOUT = int(os.environ.get("GC_CELL_TIMEOUT", "600"))
+CELL_TIMEOUT = int(os.environ.get("GC_CELL_TIMEOUT", "300"))  # fast-preset cells take well under a minute
 OUT = project_root() / "out" / "notebooks"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"

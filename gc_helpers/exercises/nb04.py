@@ -15,15 +15,17 @@ ALPHA_EXERCISE = "Exercise 4.1 (the best α by least squares, and its cosine)"
 NULL_EXERCISE = "Exercise 4.2 (the √(L/P) null by simulation)"
 
 
+def _alpha_case(rng, name: str, P: int, L: int, scale: float) -> Case:
+    """G (P, L) with columns of unequal lengths, and a target w of length about ``scale``·√P."""
+    G = rng.standard_normal((P, L)) * rng.uniform(0.2, 5.0, L)
+    return Case(name, (G, scale * rng.standard_normal(P)))
+
+
 def _alpha_cases():
     rng = np.random.default_rng(5)
-    cases = []
-    for name, P, L, scale in (("P = 15 parameters, L = 4 gradients", 15, 4, 1.0),
-                              ("P = 30, L = 10, a target of length 40", 30, 10, 40.0),
-                              ("P = 8, L = 8 (the span is all of R^P)", 8, 8, 0.3)):
-        G = rng.standard_normal((P, L)) * rng.uniform(0.2, 5.0, L)
-        cases.append(Case(name, (G, scale * rng.standard_normal(P))))
-    return cases
+    return [_alpha_case(rng, "P = 15 parameters, L = 4 gradients", 15, 4, 1.0),
+            _alpha_case(rng, "P = 30, L = 10, a target of length 40", 30, 10, 40.0),
+            _alpha_case(rng, "P = 8, L = 8 (the span is all of R^P)", 8, 8, 0.3)]
 
 
 def reference_alpha_and_cosine(G, w):
