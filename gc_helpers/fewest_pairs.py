@@ -33,6 +33,7 @@ from . import compression as C
 from . import decompression as dc
 from . import envs
 from .checks import check_seed, finite_array, int_at_least
+from .checks import seed_list as check_seeds  # noqa: F401  (one seed-list check; bench/fewest_pairs.py uses it)
 from .policies import GaussianPolicy
 
 ENV_ID = "Ant-v5"
@@ -45,26 +46,6 @@ ENV_ID = "Ant-v5"
 def check_length(L, name: str = "L") -> int:
     """The number of pairs: an integer >= 1."""
     return int_at_least(L, name)
-
-
-def check_seeds(seeds, name: str = "seeds") -> tuple[int, ...]:
-    """A non-empty sequence of non-negative integer seeds."""
-    try:
-        items = tuple(seeds)
-    except TypeError:
-        raise ValueError(f"{name}={seeds!r}: must be a non-empty list of non-negative integers") from None
-    if not items:
-        raise ValueError(f"{name} is empty: give at least one seed, e.g. [0, 1, 2]")
-    try:
-        return tuple(check_seed(s) for s in items)
-    except ValueError as err:
-        raise ValueError(f"{name}: {err}") from None
-
-
-def check_direction(direction, n_params: int, name: str = "direction") -> np.ndarray:
-    """A finite, non-zero vector of length ``n_params`` (the error names the first non-finite entry)."""
-    d = finite_array(direction, name, ndim=1)
-    return dc.check_direction(d, n_params, name)
 
 
 def _check_kernel_policy(policy: GaussianPolicy):
@@ -259,7 +240,7 @@ def walk(first: GaussianPolicy, direction, protocol: Protocol = Protocol()) -> d
 
     Returns ``evaluation_row`` of the fresh evaluation plus beta, the pick-set returns per β and env_steps
     (both stages)."""
-    d = check_direction(direction, first.n_params)
+    d = dc.check_direction(direction, first.n_params)
     norm = float(np.linalg.norm(d))
     ls = dc.line_search(first, d, protocol.betas, norm, protocol.env_id, protocol.pick_episodes, protocol.horizon,
                         seed=protocol.pick_seed)

@@ -48,9 +48,9 @@ def execute(path, out_path=None, timeout: int = 600, preset: str = "fast", stric
         try:
             client.execute()
             break
-        except (CellTimeoutError, DeadKernelError) as err:
-            # a kernel that went idle without answering, or died, (seen on heavily loaded machines) is retried
-            # once with a new kernel; a cell that really runs too long fails again and is reported
+        except (CellTimeoutError, DeadKernelError, AssertionError) as err:
+            # a kernel that went idle without answering, or died (nbclient's clean-up then raises an
+            # AssertionError), is retried once with a new kernel; a cell that really fails fails again
             if attempt == 2:
                 raise
             print(f"{path.name}: {type(err).__name__}; running the notebook once more", flush=True)
