@@ -32,7 +32,7 @@ def measure(path: Path, preset: str) -> dict:
         os.environ[WIDGET_TIMES_ENV] = f.name
     t0 = time.perf_counter()
     nb = execute(path, project_root() / "out" / "notebooks" / f"{preset}_{path.name}", preset=preset,
-                 timeout=3600 if preset == "full" else 900)
+                 timeout=3600 if preset == "full" else 300)
     total = time.perf_counter() - t0
     updates = [json.loads(line) for line in Path(f.name).read_text().splitlines() if line.strip()]
     os.unlink(f.name)

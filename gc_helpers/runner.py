@@ -45,6 +45,10 @@ def execute(path, out_path=None, timeout: int = 600, preset: str = "fast", stric
         nb = nbformat.read(path, as_version=4)
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
                                 resources={"metadata": {"path": str(path.parent)}})
+        # No emulation of ipywidgets' Output widget: nbclient answers each captured output with a comm message on
+        # the shell socket while it waits there for the cell's reply, and that reply was then missed (the cell
+        # "hung" with the kernel idle). Headless, the captured outputs simply stay in the cell's own outputs.
+        client.widget_registry = {}
         try:
             client.execute()
             break
