@@ -44,16 +44,16 @@ class OuterConfig:
     rms(α_exact) · z with z starting at 0 with spread ``alpha_std`` (0 searches no α: the exact projection); log β
     starts at 0 with spread ``log_beta_std``."""
 
-    population: int = 12
-    elites: int = 3
-    iterations: int = 6
-    action_std: float = 0.1
-    alpha_std: float = 0.3
-    log_beta_std: float = 0.3
-    min_std: float = 0.02
-    n_episodes: int = 3  # short evaluation episodes per candidate
-    horizon: int = 200
-    eval_seed: int = 50_000
+    population: int = 12  # candidates per CEM iteration
+    action_std: float = 0.1  # initial spread of the actions around the warm start
+    elites: int = 3  # best candidates the search distribution is refitted to
+    alpha_std: float = 0.3  # initial spread of the α correction z (0: α is the exact projection)
+    iterations: int = 6  # CEM iterations (each checkpointed: an interrupted search resumes)
+    log_beta_std: float = 0.3  # initial spread of log β
+    min_std: float = 0.02  # floor of every spread
+    n_episodes: int = 3  # short evaluation episodes per candidate (the objective: their forward progress)
+    horizon: int = 200  # steps of each short evaluation episode
+    eval_seed: int = 50_000  # seed of the short episodes (the fresh 1000-step ones use others)
 
     def __post_init__(self):
         int_at_least(self.population, "population", 2)

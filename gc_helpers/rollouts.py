@@ -84,10 +84,15 @@ def rollout(
     seed = check_seed(seed)
     if not callable(mean_fn):
         raise ValueError(f"mean_fn={mean_fn!r}: must be a callable obs (n, obs_dim) -> means (n, act_dim)")
+    return _rollout(pool, mean_fn, int(horizon), seed, noise_std, clip)
+
+
+def _rollout(pool: EnvPool, mean_fn, horizon: int, seed: int, noise_std: float, clip: bool) -> Rollouts:
+    """``rollout`` after its checks: all envs step together, the ones still alive on worker threads."""
     rng = np.random.default_rng(seed)
     env_id = pool.env_id
     spec = envs.env_spec(env_id)
-    N, T, d, k = len(pool), int(horizon), spec.obs_dim, spec.act_dim
+    N, T, d, k = len(pool), horizon, spec.obs_dim, spec.act_dim
     obs = np.zeros((N, T, d))
     actions = np.zeros((N, T, k))
     rewards = np.zeros((N, T))

@@ -13,6 +13,16 @@ from .. import pg_theory as pg
 from .core import Case, CheckResult, check
 
 
+def _checker(exercise: str, reference, cases, doc: str, hint: str):
+    """A checker for one exercise: ``checker(fn)`` compares ``fn`` with ``reference`` on ``cases()``."""
+
+    def run(fn) -> CheckResult:
+        return check(exercise, fn, reference, cases(), hint=hint)
+
+    run.__doc__ = doc
+    return run
+
+
 def _rng(k: int) -> np.random.Generator:
     return np.random.default_rng(1000 + k)
 
@@ -26,11 +36,10 @@ def _log_prob_cases() -> list[Case]:
     ]
 
 
-def check_log_prob(fn) -> CheckResult:
-    """Exercise 1.1 (§4): log N(a; mean, σ² I), summed over the action axis."""
-    return check("Exercise 1.1 (Gaussian log-probability)", fn, pg.gaussian_log_prob, _log_prob_cases(),
-                 hint="-||a - mean||² / (2σ²) - m log σ - (m/2) log 2π, summed over the LAST axis only "
-                      "(m = a.shape[-1]).")
+check_log_prob = _checker(
+    "Exercise 1.1 (Gaussian log-probability)", pg.gaussian_log_prob, _log_prob_cases,
+    doc="Exercise 1.1 (§4): log N(a; mean, σ² I), summed over the action axis.",
+    hint="-||a - mean||² / (2σ²) - m log σ - (m/2) log 2π, summed over the LAST axis only (m = a.shape[-1]).")
 
 
 def _score_cases() -> list[Case]:
@@ -44,11 +53,11 @@ def _score_cases() -> list[Case]:
     return out
 
 
-def check_score(fn) -> CheckResult:
-    """Exercise 1.2 (§4): ∇_W log N(a; Wφ, σ² I) = σ⁻² (a − Wφ) φᵀ, batched over leading axes."""
-    return check("Exercise 1.2 (Gaussian score)", fn, pg.gaussian_score_closed_form, _score_cases(),
-                 hint="residual r = (a - phi @ W.T) / sigma**2 of shape (..., m); the score is the outer product "
-                      "r[..., :, None] * phi[..., None, :] of shape (..., m, d). Mind the sign and the σ⁻².")
+check_score = _checker(
+    "Exercise 1.2 (Gaussian score)", pg.gaussian_score_closed_form, _score_cases,
+    doc="Exercise 1.2 (§4): ∇_W log N(a; Wφ, σ² I) = σ⁻² (a − Wφ) φᵀ, batched over leading axes.",
+    hint="residual r = (a - phi @ W.T) / sigma**2 of shape (..., m); the score is the outer product "
+         "r[..., :, None] * phi[..., None, :] of shape (..., m, d). Mind the sign and the σ⁻².")
 
 
 def _rtg_cases() -> list[Case]:
@@ -60,11 +69,11 @@ def _rtg_cases() -> list[Case]:
     ]
 
 
-def check_reward_to_go(fn) -> CheckResult:
-    """Exercise 1.3 (§6): G_t = Σ_{t' ≥ t} r_t' along the last axis."""
-    return check("Exercise 1.3 (reward-to-go)", fn, pg.reward_to_go, _rtg_cases(),
-                 hint="G_t includes r_t itself (t' ≥ t, not t' > t) and sums towards the END of the episode: "
-                      "a cumulative sum of the time-reversed rewards, reversed back.")
+check_reward_to_go = _checker(
+    "Exercise 1.3 (reward-to-go)", pg.reward_to_go, _rtg_cases,
+    doc="Exercise 1.3 (§6): G_t = Σ_{t' ≥ t} r_t' along the last axis.",
+    hint="G_t includes r_t itself (t' ≥ t, not t' > t) and sums towards the END of the episode: a cumulative sum "
+         "of the time-reversed rewards, reversed back.")
 
 
 def _reinforce_cases() -> list[Case]:
@@ -81,13 +90,12 @@ def _reinforce_cases() -> list[Case]:
 _reinforce_reference = functools.partial(pg.per_trajectory_gradients, use_reward_to_go=True)
 
 
-def check_reinforce(fn) -> CheckResult:
-    """Exercise 1.4 (§6): one REINFORCE gradient per trajectory, Σ_t score_t (G_t − b_t), shape (N, P)."""
-    return check("Exercise 1.4 (REINFORCE with reward-to-go and a baseline)", fn,
-                 lambda scores, rewards, baseline: _reinforce_reference(scores, rewards, baseline=baseline),
-                 _reinforce_cases(),
-                 hint="G = reward-to-go of rewards (N, T); weight each step's score (N, T, P) by G_t - b_t "
-                      "(baseline has shape (T, 1)) and sum over the time axis only: result (N, P).")
+check_reinforce = _checker(
+    "Exercise 1.4 (REINFORCE with reward-to-go and a baseline)",
+    lambda scores, rewards, baseline: _reinforce_reference(scores, rewards, baseline=baseline), _reinforce_cases,
+    doc="Exercise 1.4 (§6): one REINFORCE gradient per trajectory, Σ_t score_t (G_t − b_t), shape (N, P).",
+    hint="G = reward-to-go of rewards (N, T); weight each step's score (N, T, P) by G_t - b_t (baseline has shape "
+         "(T, 1)) and sum over the time axis only: result (N, P).")
 
 
 def _weights_cases() -> list[Case]:
@@ -101,8 +109,8 @@ def _weights_cases() -> list[Case]:
     return out
 
 
-def check_log_weights(fn) -> CheckResult:
-    """Exercise 1.5 (§8): log w(τ) = Σ_t log π_new(a_t|s_t) − log π_old(a_t|s_t), shape (N,)."""
-    return check("Exercise 1.5 (trajectory importance weights)", fn, pg.trajectory_log_weights, _weights_cases(),
-                 hint="phi = pg.lq_features(states); the means are phi @ W.T; take log π_new − log π_old per step "
-                      "(new policy in the numerator) and sum over the time axis: one number per trajectory.")
+check_log_weights = _checker(
+    "Exercise 1.5 (trajectory importance weights)", pg.trajectory_log_weights, _weights_cases,
+    doc="Exercise 1.5 (§8): log w(τ) = Σ_t log π_new(a_t|s_t) − log π_old(a_t|s_t), shape (N,).",
+    hint="phi = pg.lq_features(states); the means are phi @ W.T; take log π_new − log π_old per step (new policy "
+         "in the numerator) and sum over the time axis: one number per trajectory.")
