@@ -212,15 +212,16 @@ def trainer_grid_table() -> list[str]:
              f"steps and the normaliser's random episodes: {min(steps)}–{max(steps)} env steps; actions clipped "
              "to the box), σ = 0 evaluation on 20 "
              "fresh 1000-step episodes; compressibility of w_last − w_first with the RECOMMENDED search and with "
-             "random actions (exact α). A cosine at L ≥ P/k (k = 8 actions per step) is not a compression. Groups whose "
-             "seeds are not all trained yet are left out.", "",
+             "random actions (exact α). A cosine at L ≥ P/k (k = 8 actions per step) is not a compression. Groups "
+             "whose seeds are not all trained yet are left out.", "",
              "| group | P (P/k) | lr (picked on seed 0) | seeds | return | forward velocity | searched cos L=200 | "
              "random-action cos L=200 |", "|---|---|---|---|---|---|---|---|"]
     for g, arts in groups.items():
         m = grid_metrics(arts)
         ret = m["return"]
         P = int(arts[0].meta["n_params"])
-        lines.append(f"| {g} | {P} ({P / 8:.0f}) | {arts[0].meta['lr']:g} | {[a.meta['seed'] for a in arts]} | {ret.mean():.0f} ± "
+        lines.append(f"| {g} | {P} ({P / 8:.0f}) | {arts[0].meta['lr']:g} | {[a.meta['seed'] for a in arts]} | "
+                     f"{ret.mean():.0f} ± "
                      f"{ret.std(ddof=1):.0f} [{ret.min():.0f}–{ret.max():.0f}] | {m['velocity'].mean():.2f} ± "
                      f"{m['velocity'].std(ddof=1):.2f} m/s | {_mean_spread(m['searched L=200'])} | "
                      f"{_mean_spread(m['random L=200'])} |")
