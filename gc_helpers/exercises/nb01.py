@@ -72,13 +72,12 @@ def _rtg_cases() -> list[Case]:
 check_reward_to_go = _checker(
     "Exercise 1.3 (reward-to-go)", pg.reward_to_go, _rtg_cases,
     doc="Exercise 1.3 (§6): G_t = Σ_{t' ≥ t} r_t' along the last axis.",
-    hint="G_t includes r_t itself (t' ≥ t, not t' > t) and sums towards the END of the episode: a cumulative sum "
-         "of the time-reversed rewards, reversed back.")
+    hint="G_t includes r_t itself (t' ≥ t) and sums to the END: a cumsum of the reversed rewards, reversed back.")
 
 
 def _reinforce_cases() -> list[Case]:
-    rng = _rng(4)
     out = []
+    rng = _rng(4)
     for name, N, T, P, b in [("3 trajectories of 4 steps, P = 2, no baseline", 3, 4, 2, np.zeros((4, 1))),
                              ("5 trajectories of 3 steps, P = 3, a time baseline b_t", 5, 3, 3, None),
                              ("2 trajectories of 1 step, P = 4, a time baseline b_t", 2, 1, 4, None)]:
