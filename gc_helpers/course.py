@@ -176,7 +176,8 @@ def course_table() -> str:
         s = lesson_summary(path)
         t = measured_times(s["name"])
         fast, klass = (f"{t[p]:.0f} s" if p in t else "–" for p in ("fast", "class"))
-        rows.append(f"| `{s['name']}` | {'; '.join(s['goals']) or '–'} | {len(s['exercises'])} "
+        goals = "; ".join(g.rstrip(";.,") for g in s["goals"]) or "–"
+        rows.append(f"| `{s['name']}` | {goals} | {len(s['exercises'])} "
                     f"({len(s['checked'])}) | {fast} / {klass} |")
     return "\n".join(rows)
 
