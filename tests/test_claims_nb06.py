@@ -13,9 +13,8 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
-import pytest
 
-from gc_helpers import config, store
+from gc_helpers import config
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "06_ppo.ipynb"
 GRID = config.data_dir() / "trainer_grid"
@@ -26,18 +25,12 @@ def _cells():
 
 
 def _cosines_at_200(group):
-    """{kind: per-seed cosines at L = 200} at the rate the bench picked, read independently, or skip."""
-    by_lr = {}
-    for meta in sorted(GRID.glob(f"{group}_lr*_s*/meta.json")):
-        a = store.load(meta.parent, "trainer_grid")
-        by_lr.setdefault(a.meta["lr"], []).append(a)
-    seed0 = {lr: a.meta["final_training_return"] for lr, arts in by_lr.items() for a in arts if a.meta["seed"] == 0}
-    if not seed0:
-        pytest.skip(f"trainer grid group {group}: no artifacts in {GRID} yet (bench/trainer_grid.py is running)")
-    arts = by_lr[max(seed0, key=seed0.get)]
-    if len(arts) < 3:
-        pytest.skip(f"trainer grid group {group}: {len(arts)} of 3 seeds at the picked rate so far")
-    return {k: np.array([a[f"cos_{k}"][list(a["lengths"]).index(200)] for a in arts]) for k in ("searched", "random")}
+    """{kind: per-seed cosines at L = 200} at the rate the bench picked, read independently of the package (the
+    same independent reader as notebook 02's claims), or skip."""
+    from test_claims_nb02 import _picked, _value
+
+    arts = _picked(group)
+    return {k: _value(arts, f"{k} L=200") for k in ("searched", "random")}
 
 
 def test_sgd_vs_adam_statement_matches_the_grid():
