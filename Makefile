@@ -1,6 +1,6 @@
 # make run         – the main job: execute the notebook series headless on the fast preset (figures/, videos/, out/)
 # make test        – lint, unit tests, every notebook executed on the fast preset, student versions generated and checked
-# make lab         – open the notebooks in JupyterLab for class (GC_PRESET=class unless you set another preset)
+# make lab         – open the notebooks in JupyterLab for class (the class preset unless GC_PRESET says otherwise)
 # make student     – write the student notebooks (solutions removed, checks kept) to student/
 # make times       – measure per-notebook and per-cell run times of a preset (PRESET=class by default)
 # make regenerate NAME=runs/ant_quad_sgd – recompute one shipped artifact in data/ with its recorded command
@@ -40,7 +40,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not notebook and not slow"
 
 lab: $(STAMP)
-	GC_PRESET=$${GC_PRESET:-$$( [ -n "$$GC_FAST" ] && echo fast || echo class )} $(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/  # the class preset unless GC_PRESET (or GC_FAST=1) says otherwise
 
 student: $(STAMP)
 	$(BIN)/python -m gc_helpers.assign --out student
