@@ -41,7 +41,7 @@ def _picked(group):
     by_lr = _grid_runs(group)
     seed0 = {lr: a.meta["final_training_return"] for lr, arts in by_lr.items() for a in arts if a.meta["seed"] == 0}
     if not seed0:
-        pytest.skip(f"trainer grid group {group}: no artifacts in {GRID} yet (bench/trainer_grid.py is running)")
+        pytest.skip(f"trainer grid group {group}: not trained (run `bench/trainer_grid.py --groups {group}`)")
     arts = by_lr[max(seed0, key=seed0.get)]
     if len(arts) < 3:
         pytest.skip(f"trainer grid group {group}: {len(arts)} of 3 seeds at the picked rate so far")
