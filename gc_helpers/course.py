@@ -24,16 +24,28 @@ TIMES_FILE = Path("bench") / "results" / "notebook_times.json"
 WIDGET_TIMES_ENV = "GC_WIDGET_TIMES"
 
 
-def measured_times(name: str) -> dict:
-    """{preset: seconds} for notebook ``name`` (e.g. "03_cem_compression") from the last ``make times`` runs."""
+def _times_table() -> dict:
     path = project_root() / TIMES_FILE
     if not path.is_file():
         return {}
     try:
-        table = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err}); rerun `make times` to rewrite it") from None
-    return {preset: rows[name]["total_seconds"] for preset, rows in table.items() if name in rows}
+
+
+def measured_times(name: str) -> dict:
+    """{preset: seconds} for notebook ``name`` (e.g. "03_cem_compression") from the last ``make times`` runs."""
+    return {preset: rows[name]["total_seconds"] for preset, rows in _times_table().items() if name in rows}
+
+
+def slowest(name: str, preset: str = "class") -> tuple:
+    """(slowest cell's seconds, slowest widget update's seconds or None) of notebook ``name`` on ``preset``."""
+    row = _times_table().get(preset, {}).get(name)
+    if not row:
+        return None, None
+    updates = [s for _, s in row.get("widget_updates", [])]
+    return max((s for _, s in row["cells"]), default=None), max(updates, default=None)
 
 
 def banner(name: str) -> str:
@@ -171,18 +183,25 @@ def course_table() -> str:
     """The README table: one row per notebook with its goals, exercises, checked exercises, measured times."""
     from .runner import notebooks
 
-    rows = ["| notebook | after it you can | exercises (checked) | run time: fast / class |", "|---|---|---|---|"]
+    rows = ["| notebook | after it you can | exercises (checked) | run time: fast / class | class: slowest cell / "
+            "widget update |", "|---|---|---|---|---|"]
     for path in notebooks():
         s = lesson_summary(path)
         t = measured_times(s["name"])
         fast, klass = (f"{t[p]:.0f} s" if p in t else "–" for p in ("fast", "class"))
         goals = "; ".join(g.rstrip(";.,") for g in s["goals"]) or "–"
         rows.append(f"| `{s['name']}` | {goals} | {len(s['exercises'])} "
-                    f"({len(s['checked'])}) | {fast} / {klass} |")
+                    f"({len(s['checked'])}) | {fast} / {klass} | {_seconds(*slowest(s['name']))} |")
     return "\n".join(rows)
 
 
 TABLE_FILES = ("README.md", "docs/teaching.md")
+
+
+def _seconds(cell, update) -> str:
+    if cell is None:
+        return "–"
+    return f"{cell:.1f} s / " + (f"{update:.2f} s" if update is not None else "–")
 
 
 def with_table(text: str, name: str = "README.md") -> str:
