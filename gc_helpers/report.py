@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import store
+from .compression.span import null_cosine
 from .config import data_dir, project_root
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -87,7 +88,7 @@ def compression_table() -> list[str]:
         lengths, cos = art["lengths"], art["cosine"]
         at = {int(L): float(c) for L, c in zip(lengths, cos)}
         cells = " | ".join(f"{at[L]:.3f}" if L in at else "–" for L in GRID)
-        null = float(np.sqrt(490 / m["n_params"]))
+        null = float(null_cosine(490, m["n_params"]))
         random = m.get("target_name") != "weight_change"
         series = "quad model, random direction" if random else "quad model, alpha-optim"
         ref = study.get(series, {}).get(490)
@@ -160,7 +161,8 @@ def spread_table(folder: str = "ant_quad_sgd_recommended") -> list[str]:
     for j, L in enumerate(wc.lengths):
         v = verdict.get(int(L))
         lines.append(f"| {int(L)} | {_mean_spread(wc.cosine[:, j])} | {_mean_spread(rnd.cosine[:, j])} | "
-                     f"{wc.ceiling[:, j].mean():.3f} | {np.sqrt(L / P):.3f} | {compression_ratio(L, P, k):.2f} | "
+                     f"{wc.ceiling[:, j].mean():.3f} | {float(null_cosine(L, P)):.3f} | "
+                     f"{compression_ratio(L, P, k):.2f} | "
                      f"{f'{v[1]:.3f}' if v else '–'} | {v[4] if v else '–'} |")
     return lines
 
@@ -201,7 +203,8 @@ def decompression_seeds_table(run: str = "ant_quad_sgd") -> list[str]:
 def trainer_grid_table() -> list[str]:
     """Trainers and architectures over training seeds (notebooks 02 §4, 04 §5, 06 §5): each complete group of
     bench/trainer_grid.py at its picked learning rate, mean ± s.d. [min–max] over seeds."""
-    from .spread_plots import GROUP_NAMES, grid_metrics, picked_group
+    from .envs import env_spec
+    from .spread_plots import GROUP_NAMES, grid_metrics, not_a_compression_length, picked_group
 
     groups = {g: arts for g in GROUP_NAMES if (arts := picked_group(g))}
     if not groups:
@@ -219,8 +222,9 @@ def trainer_grid_table() -> list[str]:
     for g, arts in groups.items():
         m = grid_metrics(arts)
         ret = m["return"]
-        P = int(arts[0].meta["n_params"])
-        lines.append(f"| {g} | {P} ({P / 8:.0f}) | {arts[0].meta['lr']:g} | {[a.meta['seed'] for a in arts]} | "
+        P, k = int(arts[0].meta["n_params"]), env_spec(arts[0].meta["env_id"]).act_dim
+        lines.append(f"| {g} | {P} ({not_a_compression_length(P, k):.0f}) | {arts[0].meta['lr']:g} | "
+                     f"{[a.meta['seed'] for a in arts]} | "
                      f"{ret.mean():.0f} ± "
                      f"{ret.std(ddof=1):.0f} [{ret.min():.0f}–{ret.max():.0f}] | {m['velocity'].mean():.2f} ± "
                      f"{m['velocity'].std(ddof=1):.2f} m/s | {_mean_spread(m['searched L=200'])} | "
