@@ -3,6 +3,7 @@
 errors (0 seeds, duplicate seeds, fewer fresh episodes than the requested precision needs)."""
 
 import importlib.util
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -166,3 +167,39 @@ def test_main_rejects_duplicate_seeds(capsys):
     with pytest.raises(SystemExit):
         _bench().main(["--seeds", "0", "0", "--out", "/nonexistent"])
     assert "repeats" in capsys.readouterr().err
+
+
+def test_reference_tops_up_a_looser_one_and_resumes(tmp_path, monkeypatch):
+    """A stored reference at 30 % is topped up to 10 %: the stored episodes are kept as they were, the new ones
+    continue the seed block, the artifact is saved after every chunk, and a looser rerun evaluates nothing."""
+    b = _bench()
+    calls = []
+
+    def fake_stats(policy, n, seed):  # w_first: policy "first", returns ~1000 ± 5; w_last ~2000 ± 1500, per seed
+        calls.append((policy, n, seed))
+        rng = [np.random.default_rng(s) for s in range(seed, seed + n)]
+        mean, sd = (1000.0, 5.0) if policy.name == "first" else (2000.0, 1500.0)
+        r = np.array([g.normal(mean, sd) for g in rng])
+        return {"returns": r, "lengths": np.full(n, 1000.0), "alive": np.full(n, 1000.0),
+                "velocity": r / 1000, "net": r - 1000}
+
+    monkeypatch.setattr(b, "episode_stats", fake_stats)
+    policies = {0: SimpleNamespace(name="first", env_id="Ant-v5"), -1: SimpleNamespace(name="last", env_id="Ant-v5")}
+    monkeypatch.setattr(b.C, "run_policy", lambda run, i: policies[i])
+    monkeypatch.setattr(b, "CHUNK", 40)
+    b.HORIZON = 1000
+    b.reference("ant_quad_sgd", tmp_path, 0.3, pilot=4, n_first=5, n_last=None)
+    loose = store.load(tmp_path / "reference", "decompressed_seed")
+    assert loose.meta["gap_stderr"] <= 0.3 * loose.meta["gap"]
+    calls.clear()
+    b.reference("ant_quad_sgd", tmp_path, 0.1, pilot=4, n_first=5, n_last=None)
+    tight = store.load(tmp_path / "reference", "decompressed_seed")
+    n0, n1 = len(loose["last_returns"]), len(tight["last_returns"])
+    assert n1 > n0 and tight.meta["gap_stderr"] <= 0.1 * tight.meta["gap"] and tight.meta["precision"] == 0.1
+    np.testing.assert_array_equal(tight["last_returns"][:n0], loose["last_returns"])  # nothing stored is lost
+    np.testing.assert_array_equal(tight["first_returns"], loose["first_returns"])
+    assert calls[0][2] == tight.meta["last_seed"] + n0  # new episodes continue the seed block
+    assert all(policy.name == "last" and n <= 40 for policy, n, _ in calls)
+    calls.clear()
+    b.reference("ant_quad_sgd", tmp_path, 0.2, pilot=4, n_first=5, n_last=None)
+    assert calls == []
