@@ -77,7 +77,7 @@ def episode_stats(policy, n: int, seed: int) -> dict:
     """Per-episode return, length, forward velocity (m/s), alive bonus and return − alive bonus of ``policy``'s mean
     action on ``n`` episodes (env i starts from reset seed ``seed + i``)."""
     r = envs.rollout(envs.EnvPool(policy.env_id, n), policy.mean_fn(), HORIZON, seed, 0.0)
-    healthy_reward = float(envs.make_env(policy.env_id).unwrapped._healthy_reward)
+    healthy_reward = envs.reward_weights(policy.env_id).healthy
     alive = healthy_reward * (r.lengths - r.terminated)  # +1 per step that ends healthy (the last falls)
     return {"returns": r.returns, "lengths": r.lengths.astype(float), "alive": alive.astype(float),
             "velocity": r.forward_velocity.sum(axis=1) / np.maximum(r.lengths, 1),

@@ -70,6 +70,30 @@ def make_env(env_id: str, render_mode: str | None = None, max_episode_steps: int
     return env
 
 
+@dataclass(frozen=True)
+class RewardWeights:
+    """The terms of a task's reward (gymnasium v5): forward · velocity + healthy (per healthy step) − ctrl · Σ a²
+    − contact · Σ (clipped contact forces)²; healthy while the torso height is in ``healthy_z_range``."""
+
+    forward: float
+    healthy: float
+    ctrl: float
+    contact: float
+    healthy_z_range: tuple[float, float] | None
+    terminate_when_unhealthy: bool
+
+
+def reward_weights(env_id: str) -> RewardWeights:
+    """The reward's weights of a supported task (notebook 00 §2 computes Ant's reward from them); a task without a
+    healthy bonus or contact cost has 0 there."""
+    u = _model_env(check_env_id(env_id)).unwrapped
+    z = getattr(u, "_healthy_z_range", None)
+    return RewardWeights(forward=float(u._forward_reward_weight), healthy=float(getattr(u, "_healthy_reward", 0.0)),
+                         ctrl=float(u._ctrl_cost_weight), contact=float(getattr(u, "_contact_cost_weight", 0.0)),
+                         healthy_z_range=None if z is None else (float(z[0]), float(z[1])),
+                         terminate_when_unhealthy=bool(getattr(u, "_terminate_when_unhealthy", False)))
+
+
 _CACHE: dict[str, gym.Env] = {}
 _LOCK = threading.Lock()
 

@@ -213,11 +213,7 @@ class Protocol:
 
 def alive_bonus(env_id: str = ENV_ID) -> float:
     """The reward paid per step alive (Ant-v5: 1.0)."""
-    env = envs.make_env(env_id)
-    try:
-        return float(getattr(env.unwrapped, "_healthy_reward", 0.0))
-    finally:
-        env.close()
+    return envs.reward_weights(env_id).healthy
 
 
 def evaluation_row(ev: envs.Evaluation, bonus: float) -> dict:

@@ -396,3 +396,20 @@ def test_bench_scripts_refuse_bad_seed_lists(script, seeds):
     out = subprocess.run([sys.executable, script, "--out", "/nonexistent", "--seeds", *seeds],
                          capture_output=True, text=True, cwd=config.project_root(), timeout=120)
     assert out.returncode == 2 and "--seeds" in out.stderr, out.stderr[-500:]
+
+
+@pytest.mark.parametrize("env_id", ["Ant-v5", "HalfCheetah-v5"])
+def test_reward_weights_rebuild_gymnasiums_reward_terms(env_id):
+    """notebook 00 §2 computes Ant's reward from envs.reward_weights: each term must equal the env's own."""
+    rw = envs.reward_weights(env_id)
+    env = envs.make_env(env_id)
+    env.reset(seed=3)
+    a = np.linspace(-0.9, 0.9, env.action_space.shape[0])
+    _, reward, _, _, info = env.step(a)
+    assert info["reward_ctrl"] == pytest.approx(-rw.ctrl * np.sum(a**2))
+    assert info["reward_forward"] == pytest.approx(rw.forward * info["x_velocity"])
+    assert info.get("reward_survive", 0.0) == pytest.approx(rw.healthy)
+    assert reward == pytest.approx(info["reward_forward"] + info["reward_ctrl"] + info.get("reward_survive", 0.0)
+                                   + info.get("reward_contact", 0.0))
+    with pytest.raises(ValueError, match="env_id"):
+        envs.reward_weights("Walker9-v0")
