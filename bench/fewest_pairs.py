@@ -8,14 +8,16 @@ continues from its checkpoint):
 Every cell is saved as it finishes to data/fewest_pairs/<run>/cells/<method>_L<L>_s<seed>/ (gc_helpers.store), and
 the table data/fewest_pairs/<run>/table/ is rebuilt from the cells after each one (fewest_pairs_table.build_table).
 Methods: cosine (the compressed trajectory's first L steps, exact α), outer (CEM on forward progress, warm-started
-from cosine), bc_first (behaviour cloning on the expert's first L pairs), bc_subset (the greedy best L of a
-1000-step expert trajectory), multi (4 short trajectories from different start states, one α-span), random.
+from cosine, scored on 200-step episodes), outer_long (the same on 1000-step episodes, more candidates), bc_first
+(behaviour cloning on the expert's first L pairs), bc_subset (the greedy best L of a 1000-step expert trajectory),
+multi (4 short trajectories from different start states, one α-span), random.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shutil
 import sys
 import time
@@ -34,13 +36,17 @@ from gc_helpers import fewest_pairs_table as T  # noqa: E402
 from gc_helpers import outer_search as O  # noqa: E402
 from gc_helpers.config import data_dir  # noqa: E402
 
-METHODS = ("cosine", "bc_first", "bc_subset", "random", "multi", "outer")
+METHODS = ("cosine", "bc_first", "bc_subset", "random", "multi", "outer", "outer_long")
 RESET_SEED = C.STUDY_RESET_SEED  # seed s uses reset seed 42 + s (seed 0: the shipped sweep's start)
 SEARCH = {k: v for k, v in C.BEST.items() if k != "staged"}  # the shipped sweep's chunk search, one run
 EXPERT_LENGTH = 1000
 # sized for a shared 2-core machine: 10 × 5 candidates of 2 short episodes (≈ 20k env steps per cell)
 OUTER = O.OuterConfig(population=10, elites=3, iterations=5, action_std=0.05, alpha_std=0.3, log_beta_std=0.3,
                       n_episodes=2, horizon=200)
+# the same search scored on whole 1000-step episodes (the fresh evaluation's length), with more candidates: a gait
+# that carries 200 steps but falls later no longer scores well (≈ 260k env steps per cell)
+OUTER_LONG = O.OuterConfig(population=16, elites=4, iterations=8, action_std=0.1, alpha_std=0.3, log_beta_std=0.3,
+                           n_episodes=2, horizon=1000)
 
 
 def cosine_source(root: Path, run: str, first, dw, seed: int, length: int) -> store.Artifact:
@@ -71,19 +77,20 @@ def _cost_at(src: store.Artifact, L: int) -> tuple[int, float]:
 def make_pairs(method, L, seed, ctx) -> F.Pairs:
     first, trained, dw, root = ctx["first"], ctx["trained"], ctx["dw"], ctx["root"]
     start = envs.reset_state("Ant-v5", RESET_SEED + seed)
-    if method in ("cosine", "outer"):
+    if method in ("cosine", "outer", "outer_long"):
         src = cosine_source(root, ctx["run"], first, dw, seed, max(L, 64))
         p = F.replayed_pairs(first, dw, [start], [src["actions"][:L]], {"source": src.meta["how"]})
         steps, secs = _cost_at(src, L)
         if method == "cosine":
             return F.Pairs(p.obs, p.actions, p.direction, p.alpha, p.cosine, p.healthy, steps, secs, p.info)
-        ck = root / "_checkpoints" / f"outer_L{L}_s{seed}"
-        res = O.outer_search(first, dw, start, p.actions, ctx["outer"], seed=seed, checkpoint=ck,
-                             progress=lambda i, s: print(f"    outer L={L} s={seed} it {i}: {s:.3f} m", flush=True))
+        cfg = ctx["outer_long"] if method == "outer_long" else ctx["outer"]
+        ck = root / "_checkpoints" / f"{method}_L{L}_s{seed}"
+        res = O.outer_search(first, dw, start, p.actions, cfg, seed=seed, checkpoint=ck,
+                             progress=lambda i, s: print(f"    {method} L={L} s={seed} it {i}: {s:.3f} m", flush=True))
         q = res.pairs
         return F.Pairs(q.obs, q.actions, q.direction, q.alpha, q.cosine, q.healthy, res.env_steps + steps,
                        res.seconds + secs, {**q.info, "warm_start_cosine": p.cosine, "history": res.history.tolist(),
-                                            "outer_config": dataclasses.asdict(ctx["outer"])})
+                                            "outer_config": dataclasses.asdict(cfg)})
     if method == "random":
         return F.replayed_pairs(first, dw, [start], [F.random_actions(L, seed)], {"actions": "uniform"})
     if method == "multi":
@@ -125,7 +132,7 @@ def run_cell(method, L, seed, ctx) -> Path:
             "eval_env_steps": row["eval_env_steps"], "eval_seconds": time.perf_counter() - t1,
             "bench_seconds": time.perf_counter() - t0, "info": pairs.info, "protocol": T.protocol_dict(ctx["protocol"])}
     store.save(path, T.CELL_KIND, arrays, meta)
-    shutil.rmtree(ctx["root"] / "_checkpoints" / f"outer_L{L}_s{seed}", ignore_errors=True)
+    shutil.rmtree(ctx["root"] / "_checkpoints" / f"{method}_L{L}_s{seed}", ignore_errors=True)
     print(f"{method:9s} L={L:3d} s={seed}: {row['velocity']:+.2f} m/s, return {row['return']:.0f}, "
           f"cos {pairs.cosine:.2f}, β {row['beta']}, {pairs.env_steps} + {row['eval_env_steps']} steps, "
           f"{time.perf_counter() - t0:.0f} s", flush=True)
@@ -164,11 +171,11 @@ def main(argv=None):
     for L in args.lengths + args.later_lengths + args.reference_lengths:
         F.check_length(L, "--lengths")
     torch.set_num_threads(1)
-    envs.default_threads = lambda: 1  # ONE worker thread: line_search and evaluate build their pools with this
+    os.environ["GC_THREADS"] = "1"  # ONE worker thread: line_search and evaluate build their pools with it
     root = Path(args.out) if args.out else data_dir() / "fewest_pairs" / args.run
     ctx = {"run": args.run, "root": root, "first": C.run_policy(args.run, 0), "trained": C.run_policy(args.run, -1),
            "dw": C.weight_change_target(args.run).vector, "protocol": F.Protocol(), "outer": OUTER,
-           "reference_episodes": args.reference_episodes}
+           "outer_long": OUTER_LONG, "reference_episodes": args.reference_episodes}
     reference(ctx)
     cells = [(m, L, s) for group in (args.lengths, args.later_lengths) for s in args.seeds for L in group
              for m in args.methods]

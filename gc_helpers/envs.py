@@ -232,7 +232,13 @@ _WORKERS = _Workers()
 
 
 def default_threads() -> int:
-    """Worker threads for ``replay``: the number of cores (at most 8)."""
+    """Worker threads for ``replay`` and closed-loop rollouts: ``GC_THREADS`` if set (a bench script that runs beside
+    others sets 1), else the number of cores (at most 8)."""
+    text = os.environ.get("GC_THREADS", "").strip()
+    if text:
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError(f"GC_THREADS={text!r}: a whole number of worker threads ≥ 1 (or unset: the core count)")
+        return int(text)
     return max(1, min(os.cpu_count() or 1, 8))
 
 

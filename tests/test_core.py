@@ -413,3 +413,16 @@ def test_reward_weights_rebuild_gymnasiums_reward_terms(env_id):
                                    + info.get("reward_contact", 0.0))
     with pytest.raises(ValueError, match="env_id"):
         envs.reward_weights("Walker9-v0")
+
+
+def test_gc_threads_sets_the_worker_threads(monkeypatch):
+    monkeypatch.setenv("GC_THREADS", "1")
+    assert envs.default_threads() == 1
+    monkeypatch.setenv("GC_THREADS", "0")
+    with pytest.raises(ValueError, match="GC_THREADS"):
+        envs.default_threads()
+    monkeypatch.setenv("GC_THREADS", "two")
+    with pytest.raises(ValueError, match="GC_THREADS"):
+        envs.default_threads()
+    monkeypatch.delenv("GC_THREADS")
+    assert 1 <= envs.default_threads() <= 8
