@@ -232,6 +232,33 @@ def trainer_grid_table() -> list[str]:
     return lines
 
 
+def fewest_pairs_tables(runs=("ant_quad_sgd", "ant_quad_best")) -> list[str]:
+    """Forward velocity vs the number L of pairs per method (notebooks/07_fewest_pairs.ipynb, §5, §7): mean ± s.d.
+    over seeds (n) on fresh episodes, and the verdicts ``fewest_pairs_table.verdicts`` computes from each table."""
+    from . import fewest_pairs_table as T
+
+    tables = [T.load_table(r) for r in runs if (T.results_dir(r) / "table" / "meta.json").is_file()]
+    if not tables:
+        return []
+    p = tables[0].meta["protocol"]
+    lines = [f"σ = 0, {p['horizon']}-step episodes, β picked on {p['pick_episodes']} episodes, forward velocity (m/s) "
+             f"on {p['fresh_episodes']} fresh ones: mean ± s.d. over seeds (n). Tables made by "
+             "`bench/fewest_pairs.py`; cells not run yet are blank."]
+    for t in tables:
+        Ls = sorted(set(t["L"].tolist()))
+        tr = t.meta["trained"]
+        lines += ["", f"`{t.meta['run']}` (trained policy {tr['velocity']:.2f} m/s, return {tr['return']:.0f}, "
+                      f"{tr['n_episodes']} episodes):", "", "| method | " + " | ".join(f"L={L}" for L in Ls) + " |",
+                  "|---" * (len(Ls) + 1) + "|"]
+        for m in sorted(set(t["method"].tolist())):
+            rows = [T.row(t, m, L) for L in Ls]
+            cells = ["" if r is None else f"{r['velocity']:.2f} ({r['n']})" if r["n"] < 2 else
+                     f"{r['velocity']:.2f} ± {r['velocity_sd']:.2f} ({r['n']})" for r in rows]
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines += [""] + [f"- {v}" for v in T.verdicts(t)]
+    return lines
+
+
 def results_markdown() -> str:
     """The README's results section: the three tables above (the classroom results of notebooks 02–06)."""
     parts = ["### Trained agents (`data/runs/`)", "", *runs_table(), "",
@@ -246,6 +273,9 @@ def results_markdown() -> str:
     if seeds:
         parts += ["### Decompression over search seeds, on fresh episodes (`data/decompressed_seeds/`)", "", *seeds,
                   ""]
+    few = fewest_pairs_tables()
+    if few:
+        parts += ["### How few pairs teach Ant to walk (`data/fewest_pairs/`)", "", *few, ""]
     dec = decompression_table()
     if dec:
         parts += ["### Earlier decompression: one search, β picked and scored on the same episodes "
