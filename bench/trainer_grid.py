@@ -31,11 +31,12 @@ from gc_helpers.training import TrainConfig, evaluate_run, evaluation_dict, trai
 
 ITERATIONS = 40
 GROUPS = {  # name: (TrainConfig fields, learning-rate grid)
-    "quad_sgd": (dict(policy_kind="quadratic", optimizer="sgd"), (2e-3, 4e-3)),
-    "quad_adam": (dict(policy_kind="quadratic", optimizer="adam"), (3e-4, 1e-3)),
-    "linear_sgd": (dict(policy_kind="linear", optimizer="sgd"), (2e-3, 4e-3)),
-    "mlp_sgd": (dict(policy_kind="mlp", optimizer="sgd"), (2e-3, 4e-3)),
-}
+    "quad_sgd": (dict(policy_kind="quadratic", optimizer="sgd"), (1e-3, 2e-3, 4e-3)),
+    "quad_adam": (dict(policy_kind="quadratic", optimizer="adam"), (1e-4, 3e-4, 1e-3)),
+    "linear_sgd": (dict(policy_kind="linear", optimizer="sgd"), (2e-3, 4e-3, 8e-3)),
+    "mlp_sgd": (dict(policy_kind="mlp", optimizer="sgd"), (2e-3, 4e-3, 8e-3)),
+}  # each grid was first two rates; the third extends it past the rate picked there, so no pick sits at an edge it
+# never looked beyond
 LENGTHS = (50, 100, 200)
 KIND = "trainer_grid"
 
