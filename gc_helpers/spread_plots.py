@@ -172,6 +172,28 @@ def picked_group(group: str, folder=None, min_seeds: int = 3) -> list:
     return arts if len(arts) >= min_seeds else []
 
 
+def seed0_returns(group: str, folder=None) -> dict:
+    """{learning rate: final training return of its seed-0 run}: the grid bench/trainer_grid.py picked from."""
+    folder = data_dir() / "trainer_grid" if folder is None else folder
+    out = {}
+    for meta in sorted(folder.glob(f"{group}_lr*_s0/meta.json")) if folder.is_dir() else []:
+        a = store.load(meta.parent, GRID_KIND)
+        out[float(a.meta["lr"])] = float(a.meta["final_training_return"])
+    return dict(sorted(out.items()))
+
+
+def pick_note(group: str, folder=None) -> str:
+    """The rates tried on seed 0 with their final training returns, the pick, and whether it sits at the grid's
+    edge (then a rate beyond it was never tried: the pick may not be the best rate)."""
+    r = seed0_returns(group, folder)
+    if not r:
+        return f"{group}: no seed-0 run"
+    best = max(r, key=r.get)
+    edge = " — at the grid's edge: a rate beyond it was not tried" if best in (min(r), max(r)) and len(r) > 1 else ""
+    return (f"{group}: seed-0 final training return " + ", ".join(f"lr {lr:g}: {v:.0f}" for lr, v in r.items())
+            + f" → picked {best:g}{edge}")
+
+
 def grid_metrics(arts) -> dict:
     """{quantity: one value per seed}: the σ = 0 evaluation's return, episode length and forward velocity, then the
     cosine at each L with searched and with random actions ("searched L=200", "random L=200", …)."""

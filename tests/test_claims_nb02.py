@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from gc_helpers import config, store
+from gc_helpers import spread_plots as sp
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02_train_quadratic_agent.ipynb"
 GRID = config.data_dir() / "trainer_grid"
@@ -88,7 +89,6 @@ def test_prose_states_no_stale_claim():
 
 @pytest.mark.parametrize("pair", _stated_pairs(), ids=lambda p: " vs ".join(p[:2]) + f" ({p[2]})")
 def test_stated_comparison_matches_the_artifacts(pair):
-    """The notebook states sp.versus over sp.picked_group's seeds: recompute each side independently."""
     from gc_helpers import spread_plots as sp
 
     a, b, key = pair
@@ -101,3 +101,12 @@ def test_stated_comparison_matches_the_artifacts(pair):
     assert f"{a} {word} than {b}" in line
     assert ("overlap: no conclusion" in line) == overlap
     assert f"{xa.mean():.3g} ± {xa.std(ddof=1):.2g}" in line
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_pick_note_names_the_picked_rate_and_says_when_it_is_at_the_edge(group):
+    arts = _picked(group)
+    lrs = sorted(_grid_runs(group))
+    note = sp.pick_note(group)
+    assert f"picked {arts[0].meta['lr']:g}" in note
+    assert ("at the grid's edge" in note) == (arts[0].meta["lr"] in (lrs[0], lrs[-1]))
