@@ -204,7 +204,7 @@ def trainer_grid_table() -> list[str]:
     """Trainers and architectures over training seeds (notebooks 02 §4, 04 §5, 06 §5): each complete group of
     bench/trainer_grid.py at its picked learning rate, mean ± s.d. [min–max] over seeds."""
     from .envs import env_spec
-    from .spread_plots import GROUP_NAMES, grid_metrics, not_a_compression_length, picked_group
+    from .spread_plots import GROUP_NAMES, grid_metrics, not_a_compression_length, picked_group, seed0_returns
 
     groups = {g: arts for g in GROUP_NAMES if (arts := picked_group(g))}
     if not groups:
@@ -217,13 +217,15 @@ def trainer_grid_table() -> list[str]:
              "fresh 1000-step episodes; compressibility of w_last − w_first with the RECOMMENDED search and with "
              "random actions (exact α). A cosine at L ≥ P/k (k = 8 actions per step) is not a compression. Groups "
              "whose seeds are not all trained yet are left out.", "",
-             "| group | P (P/k) | lr (picked on seed 0) | seeds | return | forward velocity | searched cos L=200 | "
+             "| group | P (P/k) | lr (picked on seed 0 from the grid) | seeds | return | forward velocity | "
+             "searched cos L=200 | "
              "random-action cos L=200 |", "|---|---|---|---|---|---|---|---|"]
     for g, arts in groups.items():
         m = grid_metrics(arts)
         ret = m["return"]
         P, k = int(arts[0].meta["n_params"]), env_spec(arts[0].meta["env_id"]).act_dim
-        lines.append(f"| {g} | {P} ({not_a_compression_length(P, k):.0f}) | {arts[0].meta['lr']:g} | "
+        tried = ", ".join(f"{lr:g}" for lr in seed0_returns(g))
+        lines.append(f"| {g} | {P} ({not_a_compression_length(P, k):.0f}) | {arts[0].meta['lr']:g} of {tried} | "
                      f"{[a.meta['seed'] for a in arts]} | "
                      f"{ret.mean():.0f} ± "
                      f"{ret.std(ddof=1):.0f} [{ret.min():.0f}–{ret.max():.0f}] | {m['velocity'].mean():.2f} ± "
