@@ -47,9 +47,14 @@ def artifact_of(name: str) -> str:
     return parent if base in ARTIFACT_FILES and parent else name
 
 
+TRANSIENT = "_checkpoints"  # a bench's resume state while it runs (git-ignored, never shipped)
+
+
 def shipped_files(root: Path) -> list[str]:
-    """Every file under ``root`` but the manifest (hidden ones too, e.g. a leftover ``.<name>.old``), POSIX paths."""
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name != NAME)
+    """Every file under ``root`` but the manifest and ``_checkpoints/`` folders (hidden ones too, e.g. a leftover
+    ``.<name>.old``), POSIX paths."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                  if p.is_file() and p.name != NAME and TRANSIENT not in p.relative_to(root).parts)
 
 
 def read(root: Path | None = None) -> dict:

@@ -40,6 +40,9 @@ def test_check_names_every_changed_missing_and_extra_file(data_copy):
     (data_copy / "reference" / "paper_cos_vs_len.csv").unlink()
     (data_copy / "runs" / ".ant_quad_sgd.old").mkdir()
     (data_copy / "runs" / ".ant_quad_sgd.old" / "meta.json").write_text("{}")
+    resume = data_copy / "fewest_pairs" / "ant_quad_sgd" / "_checkpoints" / "outer_L16_s0"
+    resume.mkdir(parents=True)
+    (resume / "meta.json").write_text("{}")  # a running bench's resume state: not shipped, not a difference
     problems = manifest.differences(data_copy)
     assert len(problems) == 3, problems
     assert problems[0].startswith("missing: data/reference/paper_cos_vs_len.csv")
