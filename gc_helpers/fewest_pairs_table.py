@@ -125,7 +125,7 @@ def verdicts(table) -> list[str]:
         if bc and ours:
             m, r = max(ours, key=lambda x: x[1]["velocity"])
             word = {"a": "manufactured wins", "b": "BC wins", "tie": "no clear winner (within 2 s.e.)",
-                    "one seed": "a single seed on one side: no spread to judge"}[compare(r, bc)]
+                    "one seed": "a single seed on at least one side: no spread to judge"}[compare(r, bc)]
             sub = row(table, "bc_subset", L)
             out.append(f"L = {L}: best manufactured ({m}) {r['velocity']:.2f} m/s vs BC on the first L expert pairs "
                        f"{bc['velocity']:.2f} m/s — {word}"
