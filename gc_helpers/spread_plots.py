@@ -157,15 +157,26 @@ def load_trainer_grid(folder=None) -> dict:
     return out
 
 
-def picked_group(group: str, folder=None, min_seeds: int = 3) -> list:
-    """The runs of ``group`` at the learning rate bench/trainer_grid.py picked (the best final training return on
-    seed 0), sorted by seed; [] until that rate has ``min_seeds`` seeds (notebooks 02 §4 and 06 §5)."""
+def _runs_by_lr(group: str, folder=None) -> dict:
+    """{learning rate: [runs of ``group`` at that rate]} under ``folder`` (default data/trainer_grid)."""
     folder = data_dir() / "trainer_grid" if folder is None else folder
     by_lr: dict = {}
     for meta in sorted(folder.glob(f"{group}_lr*_s*/meta.json")) if folder.is_dir() else []:
         a = store.load(meta.parent, GRID_KIND)
         by_lr.setdefault(float(a.meta["lr"]), []).append(a)
-    seed0 = {lr: a.meta["final_training_return"] for lr, arts in by_lr.items() for a in arts if a.meta["seed"] == 0}
+    return by_lr
+
+
+def _seed0(by_lr: dict) -> dict:
+    return dict(sorted((lr, float(a.meta["final_training_return"])) for lr, arts in by_lr.items() for a in arts
+                       if a.meta["seed"] == 0))
+
+
+def picked_group(group: str, folder=None, min_seeds: int = 3) -> list:
+    """The runs of ``group`` at the learning rate bench/trainer_grid.py picked (the best final training return on
+    seed 0), sorted by seed; [] until that rate has ``min_seeds`` seeds (notebooks 02 §4 and 06 §5)."""
+    by_lr = _runs_by_lr(group, folder)
+    seed0 = _seed0(by_lr)
     if not seed0:
         return []
     arts = sorted(by_lr[max(seed0, key=seed0.get)], key=lambda a: a.meta["seed"])
@@ -174,12 +185,7 @@ def picked_group(group: str, folder=None, min_seeds: int = 3) -> list:
 
 def seed0_returns(group: str, folder=None) -> dict:
     """{learning rate: final training return of its seed-0 run}: the grid bench/trainer_grid.py picked from."""
-    folder = data_dir() / "trainer_grid" if folder is None else folder
-    out = {}
-    for meta in sorted(folder.glob(f"{group}_lr*_s0/meta.json")) if folder.is_dir() else []:
-        a = store.load(meta.parent, GRID_KIND)
-        out[float(a.meta["lr"])] = float(a.meta["final_training_return"])
-    return dict(sorted(out.items()))
+    return _seed0(_runs_by_lr(group, folder))
 
 
 def pick_note(group: str, folder=None) -> str:
