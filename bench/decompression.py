@@ -104,6 +104,7 @@ def reference(run: str, folder: Path, precision: float, pilot: int, n_first: int
     (seeds continue where it stopped), saved after every chunk of CHUNK episodes."""
     path = folder / "reference"
     t0 = time.perf_counter()
+    last = C.run_policy(run, -1)
     if (path / "meta.json").is_file():
         old = store.load(path, KIND)
         f = {k[len("first_"):]: old[k] for k in old.arrays if k.startswith("first_")}
@@ -117,13 +118,12 @@ def reference(run: str, folder: Path, precision: float, pilot: int, n_first: int
         print(f"  reference: stored {len(p['returns'])} w_last episodes give {se / gap:.1%}; topping up to "
               f"{precision:.0%}", flush=True)
     else:
-        first, last = C.run_policy(run, 0), C.run_policy(run, -1)
+        first = C.run_policy(run, 0)
         f = episode_stats(first, n_first, REFERENCE_SEED)
         p = episode_stats(last, pilot, REFERENCE_SEED + 10_000)
         spent = 0.0
         meta = {"env_id": first.env_id, "run": run, "horizon": HORIZON, "noise_std": 0.0, "pilot_episodes": pilot,
                 "first_seed": REFERENCE_SEED, "last_seed": REFERENCE_SEED + 10_000, "command": "bench/decompression.py"}
-    last = C.run_policy(run, -1)
     while True:
         gap, se = _gap(f, p)
         needed = episodes_needed(p["returns"].std(ddof=1), f["returns"].std(ddof=1), len(f["returns"]), gap,
