@@ -24,13 +24,13 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m gc_helpers.runner --preset fast
+	$(BIN)/python tools/runner.py --preset fast
 
 run-class: $(STAMP)
-	$(BIN)/python -m gc_helpers.runner --preset class
+	$(BIN)/python tools/runner.py --preset class
 
 run-full: $(STAMP)
-	$(BIN)/python -m gc_helpers.runner --preset full
+	$(BIN)/python tools/runner.py --preset full
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -43,17 +43,17 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/  # the class preset unless GC_PRESET (or GC_FAST=1) says otherwise
 
 student: $(STAMP)
-	$(BIN)/python -m gc_helpers.assign --out student
+	$(BIN)/python tools/assign.py --out student
 
 times: $(STAMP)
 	$(BIN)/python bench/notebook_times.py --preset $(PRESET)
 
 regenerate: $(STAMP)
 	@test -n "$(NAME)" || { echo "NAME=<artifact under data/, e.g. runs/ant_quad_sgd> is required"; exit 2; }
-	$(BIN)/python -m gc_helpers.manifest --regenerate $(NAME)
+	$(BIN)/python tools/manifest.py --regenerate $(NAME)
 
 manifest: $(STAMP)
-	$(BIN)/python -m gc_helpers.manifest --write
+	$(BIN)/python tools/manifest.py --write
 
 strip: $(STAMP)
 	$(BIN)/nbstripout notebooks/*.ipynb

@@ -3,7 +3,7 @@
     .venv/bin/python bench/notebook_times.py --preset class          # all notebooks (make times PRESET=class)
     .venv/bin/python bench/notebook_times.py --preset fast 03 05     # only these
 
-Each notebook is executed headless exactly as `make run` does (gc_helpers.runner.execute) with nbclient's
+Each notebook is executed headless exactly as `make run` does (tools/runner.py execute) with nbclient's
 per-cell timings; widget updates are timed through gc_helpers.course.timed_update (GC_WIDGET_TIMES). Prints the
 per-notebook total, its slowest cells and its slowest widget update, flags cells over 60 s and updates over 3 s
 (the class preset's targets), and stores the table in bench/results/notebook_times.json, whose totals the
@@ -20,9 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from gc_helpers.config import PRESETS, project_root
-from gc_helpers.course import TIMES_FILE, WIDGET_TIMES_ENV
-from gc_helpers.runner import cell_seconds, execute, notebooks
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/ lives beside bench/
+
+from gc_helpers.config import PRESETS, project_root  # noqa: E402
+from gc_helpers.course import TIMES_FILE, WIDGET_TIMES_ENV  # noqa: E402
+from tools.runner import cell_seconds, execute, notebooks  # noqa: E402
 
 CELL_LIMIT, UPDATE_LIMIT = 60.0, 3.0
 

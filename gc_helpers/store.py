@@ -75,14 +75,25 @@ class ArtifactMissing(ArtifactError, FileNotFoundError):
 
 def fix_hint(path: Path) -> str:
     """How to get a good copy back: git for a shipped artifact (and the command recorded in data/MANIFEST.json)."""
-    from . import manifest
+    from .config import data_dir
 
-    rel = manifest.shipped_name(path)
-    if rel is None:
+    try:
+        rel = Path(path).resolve().relative_to(data_dir().resolve()).as_posix()
+    except ValueError:
         return "Re-run the code that saved it (or delete the folder and save again)."
-    command = manifest.command_for(rel)
+    command = recorded_command(rel)
     made = f", or regenerate it with `{command}`" if command and not command.startswith("see ") else ""
     return f"Restore the shipped copy with `git checkout -- data/{rel}`{made}."
+
+
+def recorded_command(entry: str) -> str | None:
+    """The command data/MANIFEST.json records for the shipped ``entry`` (e.g. "runs/ant_quad_sgd"), or None."""
+    from .config import data_dir
+
+    try:
+        return json.loads((data_dir() / "MANIFEST.json").read_text())["commands"].get(entry)
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
 
 
 def _check_name(path) -> Path:
@@ -212,9 +223,9 @@ def check_writable(path: Path) -> None:
     shipped artifacts change only through ``make regenerate NAME=…`` (which sets GC_WRITE_DATA=1) or the bench
     scripts that make them."""
     from .config import data_dir
-    from .course import _in_notebook
+    from .course import in_notebook
 
-    if os.environ.get(WRITE_DATA_ENV) == "1" or not _in_notebook():
+    if os.environ.get(WRITE_DATA_ENV) == "1" or not in_notebook():
         return
     try:
         Path(path).resolve().relative_to(data_dir().resolve())

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from gc_helpers import fewest_pairs_table as T
-from gc_helpers import report
 from gc_helpers.config import data_dir
+from tools import report
 
 RUNS = ("ant_quad_sgd", "ant_quad_best")
 MANUFACTURED = {"cosine", "outer", "outer_long", "multi", "random"}

@@ -7,9 +7,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from gc_helpers import course, runner
-from gc_helpers.assign import solution_lines, student_version, write_student_versions
+from gc_helpers import course
 from gc_helpers.exercises import Case, ExerciseFailed, check, check_value
+from tools import runner
+from tools.assign import solution_lines, student_version, write_student_versions
 
 
 def ref(x):

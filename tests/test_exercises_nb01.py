@@ -124,9 +124,9 @@ def test_raising_and_unwritten_answers_name_the_exercise(name):
 
 @pytest.mark.notebook
 def test_student_notebook_runs_with_exercises_unsolved(tmp_path):
-    from gc_helpers.assign import solution_lines, student_version
     from gc_helpers.config import project_root
-    from gc_helpers.runner import execute
+    from tools.assign import solution_lines, student_version
+    from tools.runner import execute
 
     nb = student_version(nbformat.read(project_root() / "notebooks" / "01_policy_gradient.ipynb", as_version=4))
     assert not solution_lines(nb)

@@ -30,7 +30,7 @@ def test_pip_install_and_run_setup_notebook_outside_the_repo(tmp_path):
     work = tmp_path / "class"
     work.mkdir()
     shutil.copy(root / "notebooks" / "00_setup.ipynb", work / "00_setup.ipynb")
-    code = ("from gc_helpers.runner import execute; "
+    code = (f"import sys; sys.path.append({str(root)!r}); from tools.runner import execute; "
             "execute('00_setup.ipynb', 'executed.ipynb', preset='fast', timeout=600)")
     run = subprocess.run([py, "-c", code], capture_output=True, text=True, cwd=work, timeout=1800,
                          env={"PATH": f"{env_dir / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)})

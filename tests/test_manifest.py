@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from gc_helpers import manifest
 from gc_helpers.config import data_dir
+from tools import manifest
 
 
 def test_shipped_data_matches_the_manifest():

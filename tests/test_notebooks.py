@@ -11,9 +11,9 @@ import os
 import nbformat
 import pytest
 
-from gc_helpers.assign import solution_lines, student_version
 from gc_helpers.config import data_dir, project_root
-from gc_helpers.runner import execute, notebooks
+from tools.assign import solution_lines, student_version
+from tools.runner import execute, notebooks
 
 NOTEBOOKS = notebooks()
 CELL_TIMEOUT = int(os.environ.get("GC_CELL_TIMEOUT", "300"))  # fast-preset cells take well under a minute

@@ -1,12 +1,12 @@
-"""The README's results section holds exactly what the shipped artifacts say (gc_helpers.report)."""
+"""The README's results section holds exactly what the shipped artifacts say (tools/report.py)."""
 
-from gc_helpers import report
+from tools import report
 
 
 def test_readme_results_match_the_artifacts():
     expected = report.results_markdown().strip("\n")
     assert report.readme_block() == expected, (
-        "README results differ from data/: run `.venv/bin/python -m gc_helpers.report --write`")
+        "README results differ from data/: run `.venv/bin/python tools/report.py --write`")
 
 
 def test_readme_names_the_two_commands():

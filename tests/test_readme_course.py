@@ -1,21 +1,21 @@
 """The README's and the teacher's guide's course table (goals, exercises, checked exercises, measured run times)
-is what `python -m gc_helpers.course --write` makes from the notebooks and bench/results/notebook_times.json."""
+is what `python tools/course_table.py --write` makes from the notebooks and bench/results/notebook_times.json."""
 
 import pytest
 
-from gc_helpers import course
 from gc_helpers.config import project_root
+from tools import course_table as course
 
 
 @pytest.mark.parametrize("name", course.TABLE_FILES)
 def test_course_table_is_up_to_date(name):
     text = (project_root() / name).read_text()
-    assert course.with_table(text, name) == text, f"{name}: run `python -m gc_helpers.course --write`"
+    assert course.with_table(text, name) == text, f"{name}: run `python tools/course_table.py --write`"
 
 
 def test_every_notebook_is_counted_as_a_lesson():
     """01–06 and 07: ≥ 3 exercises, ≥ 2 checked; 00: ≥ 1 exercise; every notebook states its goals."""
-    from gc_helpers.runner import notebooks
+    from tools.runner import notebooks
 
     for path in notebooks():
         s = course.lesson_summary(path)

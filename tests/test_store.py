@@ -280,7 +280,7 @@ def test_a_notebook_kernel_cannot_write_into_shipped_data(tmp_path, monkeypatch)
 
     monkeypatch.setenv("GC_ROOT", str(tmp_path))
     monkeypatch.delenv(store.WRITE_DATA_ENV, raising=False)
-    monkeypatch.setattr(course, "_in_notebook", lambda: True)
+    monkeypatch.setattr(course, "in_notebook", lambda: True)
     with pytest.raises(ValueError, match="inside the shipped data/.*make regenerate"):
         store.save(tmp_path / "data" / "compressed" / "x", "notes", {"a": np.zeros(2)}, {"env_id": "Ant-v5"})
     assert not (tmp_path / "data").exists()

@@ -5,18 +5,22 @@ and ``### END SOLUTION`` inside the exercise's function. nbgrader's ``ClearSolut
 such region by ``# YOUR CODE HERE`` / ``raise NotImplementedError()``; outputs are cleared. A written notebook that
 still holds a solution marker is an error. Usage::
 
-    python -m gc_helpers.assign                 # notebooks/NN_*.ipynb -> student/NN_*.ipynb
-    python -m gc_helpers.assign --out DIR 03 05  # only notebooks whose names contain 03 or 05
+    python tools/assign.py                 # notebooks/NN_*.ipynb -> student/NN_*.ipynb
+    python tools/assign.py --out DIR 03 05  # only notebooks whose names contain 03 or 05
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-import nbformat
+if __package__ in (None, ""):  # run as a script: python tools/assign.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from .config import project_root
+import nbformat  # noqa: E402
+
+from gc_helpers.config import project_root  # noqa: E402
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION")
 
@@ -39,7 +43,7 @@ def solution_lines(nb: nbformat.NotebookNode) -> list[str]:
 
 def write_student_versions(out: Path, names=()) -> list[Path]:
     """Write the student version of each numbered notebook (or those matching ``names``) to ``out``."""
-    from .runner import notebooks
+    from tools.runner import notebooks
 
     paths = [p for p in notebooks() if not names or any(n in p.name for n in names)]
     if not paths:

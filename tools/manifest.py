@@ -4,9 +4,9 @@ Taught in notebooks/02_train_quadratic_agent.ipynb (where shipped runs come from
 data/ against it, so a shipped file that changed (a notebook or a bench script rewrote it, a bad copy, a swap) is
 named instead of silently used:
 
-    .venv/bin/python -m gc_helpers.manifest --check     # name every changed, missing or extra file
-    .venv/bin/python -m gc_helpers.manifest --write     # record data/ as it is now (keeps recorded commands)
-    .venv/bin/python -m gc_helpers.manifest --write --command "CMD" runs/new_run   # ... and record CMD for it
+    .venv/bin/python tools/manifest.py --check     # name every changed, missing or extra file
+    .venv/bin/python tools/manifest.py --write     # record data/ as it is now (keeps recorded commands)
+    .venv/bin/python tools/manifest.py --write --command "CMD" runs/new_run   # ... and record CMD for it
 
 An artifact is a folder holding meta.json and arrays.npz (its name is the folder relative to data/, e.g.
 ``runs/ant_quad_sgd``); any other file is its own entry. New entries without a command get "see git log".
@@ -27,7 +27,7 @@ ARTIFACT_FILES = ("meta.json", "arrays.npz")
 
 
 def data_root() -> Path:
-    from .config import data_dir
+    from gc_helpers.config import data_dir
 
     return data_dir()
 
@@ -65,7 +65,7 @@ def read(root: Path | None = None) -> dict:
     manifest = json.loads(path.read_text())
     if not isinstance(manifest, dict) or not {"files", "commands"} <= set(manifest):
         raise ValueError(f"{path}: expected a JSON object with 'files' and 'commands'; regenerate it with "
-                         "`python -m gc_helpers.manifest --write`")
+                         "`python tools/manifest.py --write`")
     return manifest
 
 
@@ -75,7 +75,7 @@ def build(root: Path, commands: dict | None = None) -> dict:
     entries = sorted({artifact_of(name) for name in files})
     commands = commands or {}
     return {"about": "size and sha256 of every shipped file under data/ and the command that made each entry; "
-                     "check with `python -m gc_helpers.manifest --check`, regenerate with `make manifest`",
+                     "check with `python tools/manifest.py --check`, regenerate with `make manifest`",
             "files": files, "commands": {e: commands.get(e, DEFAULT_COMMAND) for e in entries}}
 
 
@@ -104,7 +104,7 @@ def differences(root: Path | None = None) -> list[str]:
     out = [f"missing: data/{name} (restore it with `git checkout -- data/{name}`)"
            for name in sorted(set(recorded) - present)]
     out += [f"extra: data/{name} (not in {NAME}: delete it, or record it with "
-            f"`python -m gc_helpers.manifest --write --command '<how it was made>' {artifact_of(name)}`)"
+            f"`python tools/manifest.py --write --command '<how it was made>' {artifact_of(name)}`)"
             for name in sorted(present - set(recorded))]
     for name in sorted(present & set(recorded)):
         now, then = file_entry(root / name), recorded[name]
@@ -143,7 +143,7 @@ def regenerate(name: str, root: Path | None = None, run=None) -> list[str]:
     import tempfile
     import time
 
-    from .config import out_dir, project_root
+    from gc_helpers.config import out_dir, project_root
 
     root = root or data_root()
     commands = read(root)["commands"]

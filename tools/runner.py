@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import PRESETS, project_root
+from gc_helpers.config import PRESETS, project_root
 
 
 def notebooks(folder: Path | None = None) -> list[Path]:
@@ -80,7 +80,7 @@ def cell_seconds(nb) -> list[tuple[int, float]]:
 
 
 def main(argv=None) -> int:
-    """``python -m gc_helpers.runner [--preset fast|class|full] [names...]``: execute the series, print timings."""
+    """``python tools/runner.py [--preset fast|class|full] [names...]``: execute the series, print timings."""
     import argparse
 
     ap = argparse.ArgumentParser(description="Execute the notebook series headless.")

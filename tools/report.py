@@ -1,4 +1,4 @@
-"""The README's results tables, built from the shipped artifacts only (``python -m gc_helpers.report``).
+"""The README's results tables, built from the shipped artifacts only (``python tools/report.py``).
 
 Every number in the README's results section comes from here; tests/test_readme.py checks that the README holds
 exactly what the artifacts say, so a figure cannot drift from the data behind it.
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import store
-from .compression.span import null_cosine
-from .config import data_dir, project_root
+from gc_helpers import store
+from gc_helpers.compression.span import null_cosine
+from gc_helpers.config import data_dir, project_root
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 GRID = (50, 100, 200, 490)
@@ -43,7 +43,7 @@ def runs_table() -> list[str]:
     """The trained agents' table: one row per evaluation of every run in data/runs/ (either trainer), read with
     the one run loader (gc_helpers.training.load_run). The runs are shown in notebooks/02_train_quadratic_agent.ipynb,
     §3 and notebooks/06_ppo.ipynb, §5."""
-    from .training import load_run, runs_dir
+    from gc_helpers.training import load_run, runs_dir
 
     lines = ["| run | task | trainer | evaluation | return ± s.e. | episode length | forward velocity | env steps | "
              "wall time |", "|---|---|---|---|---|---|---|---|---|"]
@@ -66,7 +66,7 @@ def runs_table() -> list[str]:
 
 def _study_curves() -> dict:
     """{series: {length: cosine}} from the one reader of the study's curves (``plots.study_curves``)."""
-    from .plots import study_curves
+    from gc_helpers.plots import study_curves
 
     path = data_dir() / "reference" / "paper_cos_vs_len.csv"
     if not path.is_file():
@@ -143,7 +143,7 @@ def spread_table(folder: str = "ant_quad_sgd_recommended") -> list[str]:
     """Cosine vs length over search seeds with its controls (notebooks/04_alpha_optimisation.ipynb, §4): the
     searched random direction (same settings, seeds and lengths), the fixed-state ceiling, √(L/P), the compression
     ratio (k+1)·L/P and the study's values, with whether each falls inside the seeds' min–max."""
-    from .spread_plots import compression_ratio, load_spread, not_a_compression_length, study_vs_band
+    from gc_helpers.spread_plots import compression_ratio, load_spread, not_a_compression_length, study_vs_band
 
     try:
         wc, rnd = load_spread("weight_change", folder), load_spread("random", folder)
@@ -170,7 +170,7 @@ def spread_table(folder: str = "ant_quad_sgd_recommended") -> list[str]:
 def decompression_seeds_table(run: str = "ant_quad_sgd") -> list[str]:
     """Decompression that measures learning (notebooks/05_line_search_decompression.ipynb, §4): β picked on some
     episodes, reported on fresh ones; fresh-seed denominators; recovered fractions with 90 % bootstrap intervals."""
-    from .decompression import seed_rows
+    from gc_helpers.decompression import seed_rows
 
     folder = data_dir() / "decompressed_seeds" / run
     if not (folder / "reference" / "meta.json").is_file():
@@ -203,8 +203,8 @@ def decompression_seeds_table(run: str = "ant_quad_sgd") -> list[str]:
 def trainer_grid_table() -> list[str]:
     """Trainers and architectures over training seeds (notebooks 02 §4, 04 §5, 06 §5): each complete group of
     bench/trainer_grid.py at its picked learning rate, mean ± s.d. [min–max] over seeds."""
-    from .envs import env_spec
-    from .spread_plots import GROUP_NAMES, grid_metrics, not_a_compression_length, picked_group, seed0_returns
+    from gc_helpers.envs import env_spec
+    from gc_helpers.spread_plots import GROUP_NAMES, grid_metrics, not_a_compression_length, picked_group, seed0_returns
 
     groups = {g: arts for g in GROUP_NAMES if (arts := picked_group(g))}
     if not groups:
@@ -237,7 +237,7 @@ def trainer_grid_table() -> list[str]:
 def fewest_pairs_tables(runs=("ant_quad_sgd", "ant_quad_best")) -> list[str]:
     """Forward velocity vs the number L of pairs per method (notebooks/07_fewest_pairs.ipynb, §5, §7): mean ± s.d.
     over seeds (n) on fresh episodes, and the verdicts ``fewest_pairs_table.verdicts`` computes from each table."""
-    from . import fewest_pairs_table as T
+    from gc_helpers import fewest_pairs_table as T
 
     tables = [T.load_table(r) for r in runs if (T.results_dir(r) / "table" / "meta.json").is_file()]
     if not tables:
@@ -295,7 +295,7 @@ def readme_block(readme: Path | None = None) -> str:
 
 
 def write_readme(readme: Path | None = None) -> Path:
-    """Replace the README's results section with ``results_markdown()`` (``python -m gc_helpers.report --write``)."""
+    """Replace the README's results section with ``results_markdown()`` (``python tools/report.py --write``)."""
     path = readme or project_root() / "README.md"
     text = path.read_text()
     head, rest = text.split(BEGIN, 1)

@@ -1,0 +1,1 @@
+"""Maintainer tooling run from the Makefile and by hand (python tools/<name>.py); not part of gc_helpers."""
