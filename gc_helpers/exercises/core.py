@@ -4,11 +4,13 @@
 (numbers, numpy arrays, torch tensors, or tuples of them). The message names the exercise and the case, gives
 expected vs got (shape first, then values) and the hint. A student function that is not written yet
 (NotImplementedError), raises, returns the wrong type or shape, or runs longer than ``timeout`` seconds gets such a
-message too, never a traceback from inside the checker.
+message too, never a traceback from inside the checker. When ``GC_RESULTS`` names a file (``tools/grade.py`` sets
+it), every check also appends its outcome there as one JSON line; what the student sees does not change.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 STRICT_ENV = "GC_CHECKS"
+RESULTS_ENV = "GC_RESULTS"
 
 
 class ExerciseFailed(Exception):
@@ -121,8 +124,19 @@ def strict() -> bool:
     return os.environ.get(STRICT_ENV, "").strip().lower() == "strict"
 
 
-def _report(exercise: str, passed: bool, message: str, fn: Callable) -> CheckResult:
+def record(exercise: str, status: str, message: str) -> None:
+    """Append {"exercise", "status", "message"} as a JSON line to the file named by ``GC_RESULTS``, if set.
+
+    ``status`` is "passed", "failed" or "not written"; the grader (tools/grade.py) reads these lines."""
+    path = os.environ.get(RESULTS_ENV, "").strip()
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"exercise": exercise, "status": status, "message": message}, ensure_ascii=False) + "\n")
+
+
+def _report(exercise: str, passed: bool, message: str, fn: Callable, status: str = "failed") -> CheckResult:
     result = CheckResult(exercise, passed, message, fn)
+    record(exercise, "passed" if passed else status, message)
     if not passed and strict():
         raise ExerciseFailed(message)
     print(message)
@@ -147,7 +161,8 @@ def check(exercise: str, student: Callable, reference: Callable, cases, hint: st
             got = _call_with_timeout(student, case, timeout)
         except NotImplementedError:
             return _report(exercise, False, f"… {exercise}: not written yet (the function raises "
-                           "NotImplementedError).\n  Later cells use the package's reference instead.", reference)
+                           "NotImplementedError).\n  Later cells use the package's reference instead.", reference,
+                           status="not written")
         except _Timeout:
             why = f"case '{case.name}': still running after {timeout:g} s (an endless loop?)"
             return _report(exercise, False, _failure(exercise, why, hint), reference)
@@ -164,6 +179,7 @@ def check_value(exercise: str, got, expected, hint: str = "", rtol: float = 1e-6
     """A checked number or array the student computed (not a function); prints ✓ or ✗, returns whether it matched."""
     why = compare(expected, got, rtol, atol)
     message = f"✓ {exercise}: matches." if why is None else _failure(exercise, why, hint).split("\n  Later")[0]
+    record(exercise, "passed" if why is None else "failed", message)
     if why is not None and strict():
         raise ExerciseFailed(message)
     print(message)
