@@ -4,8 +4,15 @@
 (numbers, numpy arrays, torch tensors, or tuples of them). The message names the exercise and the case, gives
 expected vs got (shape first, then values) and the hint. A student function that is not written yet
 (NotImplementedError), raises, returns the wrong type or shape, or runs longer than ``timeout`` seconds gets such a
-message too, never a traceback from inside the checker. When ``GC_RESULTS`` names a file (``tools/grade.py`` sets
-it), every check also appends its outcome there as one JSON line; what the student sees does not change.
+message too, never a traceback from inside the checker.
+
+Hints are graduated: ``hint`` may be a list, from "what to think about" to the equation; the n-th failed check of
+an exercise in a kernel shows the first n hints. Hints are words and mathematics, never code. ``require`` tests
+what the next cells need of an output (a torch tensor attached to the graph, say) and says why; ``slips`` names a
+known wrong answer when the student's output matches it (a floor instead of an offset, an unmasked sum).
+
+When ``GC_RESULTS`` names a file (``tools/grade.py`` sets it), every check also appends its outcome there as one
+JSON line; what the student sees does not change.
 """
 
 from __future__ import annotations
@@ -143,14 +150,52 @@ def _report(exercise: str, passed: bool, message: str, fn: Callable, status: str
     return result
 
 
-def _failure(exercise: str, why: str, hint: str) -> str:
-    tail = f"\n  Hint: {hint}" if hint else ""
+_FAILURES: dict[str, int] = {}  # failed checks per exercise in this kernel: how many hints to show
+
+
+def hints_shown(exercise: str, hint) -> list[str]:
+    """The hints the next failed check of ``exercise`` shows: one more each time it fails (all once used up)."""
+    hints = [hint] if isinstance(hint, str) else list(hint or ())
+    hints = [h for h in hints if h]
+    return hints[: _FAILURES.get(exercise, 0) + 1]
+
+
+def _hint_text(exercise: str, hint) -> str:
+    shown = hints_shown(exercise, hint)
+    total = 1 if isinstance(hint, str) else len([h for h in (hint or ()) if h])
+    if not shown:
+        return ""
+    lines = [f"\n  Hint: {shown[0]}"] + [f"\n  Hint {i + 2}: {h}" for i, h in enumerate(shown[1:])]
+    if len(shown) < total:
+        lines.append("\n  (Fix and check again: a failed check shows the next hint.)")
+    return "".join(lines)
+
+
+def _failure(exercise: str, why: str, hint) -> str:
+    tail = _hint_text(exercise, hint)
+    _FAILURES[exercise] = _FAILURES.get(exercise, 0) + 1
     return f"✗ {exercise}: {why}{tail}\n  Later cells use the package's reference instead."
 
 
-def check(exercise: str, student: Callable, reference: Callable, cases, hint: str = "", rtol: float = 1e-6,
-          atol: float = 1e-8, timeout: float = 5.0) -> CheckResult:
-    """Compare ``student`` with ``reference`` on every case; print ✓ or ✗ with the first failing case."""
+def _named_slip(slips, case: Case, got, rtol: float, atol: float) -> str:
+    """A line naming the slip when ``got`` matches one of the known wrong answers on ``case``, else ""."""
+    for message, wrong in slips or ():
+        try:
+            if compare(wrong(*case.args, **case.kwargs), got, rtol, atol) is None:
+                return f"\n  This is a known slip: {message}"
+        except Exception:  # a slip that cannot run on this case names nothing
+            continue
+    return ""
+
+
+def check(exercise: str, student: Callable, reference: Callable, cases, hint: str | list[str] = "",
+          rtol: float = 1e-6, atol: float = 1e-8, timeout: float = 5.0, require: Callable | None = None,
+          slips=()) -> CheckResult:
+    """Compare ``student`` with ``reference`` on every case; print ✓ or ✗ with the first failing case.
+
+    ``hint``: a string, or a list of graduated hints (the n-th failure shows the first n). ``require(got)``: None
+    if the output is what the next cells need, else the reason it is not (checked before the values).
+    ``slips``: (message, wrong_function) pairs; a failing output that matches a wrong function gets its message."""
     if not callable(student):
         return _report(exercise, False, _failure(
             exercise, f"expected a function, got {type(student).__name__}", hint), reference)
@@ -169,13 +214,18 @@ def check(exercise: str, student: Callable, reference: Callable, cases, hint: st
         except Exception as err:  # the student's code raised: say where, not the checker's traceback
             why = f"case '{case.name}': your function raised {type(err).__name__}: {err}"
             return _report(exercise, False, _failure(exercise, why, hint), reference)
+        why = require(got) if require is not None else None
+        if why:
+            return _report(exercise, False, _failure(exercise, f"case '{case.name}': {why}", hint), reference)
         why = compare(expected, got, rtol, atol)
         if why:
+            why += _named_slip(slips, case, got, rtol, atol)
             return _report(exercise, False, _failure(exercise, f"case '{case.name}': {why}", hint), reference)
     return _report(exercise, True, f"✓ {exercise}: all {len(cases)} cases match the reference.", student)
 
 
-def check_value(exercise: str, got, expected, hint: str = "", rtol: float = 1e-6, atol: float = 1e-8) -> bool:
+def check_value(exercise: str, got, expected, hint: str | list[str] = "", rtol: float = 1e-6,
+                atol: float = 1e-8) -> bool:
     """A checked number or array the student computed (not a function); prints ✓ or ✗, returns whether it matched."""
     why = compare(expected, got, rtol, atol)
     message = f"✓ {exercise}: matches." if why is None else _failure(exercise, why, hint).split("\n  Later")[0]
