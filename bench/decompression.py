@@ -17,6 +17,15 @@ On the study-faithful run (default ant_quad_sgd), all episodes 1000 steps at σ 
    β is picked by the mean return on ``--select-episodes`` episodes (seeds A), then θ(β*) is evaluated on
    ``--fresh-episodes`` fresh episodes (seeds B ≠ A): per-episode return, length, forward velocity and alive bonus.
 
+With ``--refined`` (how the shipped table under data/decompressed_seeds/<run>/refined/ was made) every direction is
+walked by ``decompression.refined_line_search``: the grid REFINED_GRID (0.05 … 1.3 in units of ‖Δw‖), extended while
+the pick sits at its edge, refined around the best, β picked on ``--select-episodes`` ≥ 10 episodes; the pick's
+edge flag is stored. One procedure per method and seed: compressed s = search seed s (reset seed 42); BC s = behaviour
+cloning on the expert's episode from reset seed 42 + s (``--bc-seeds``); random s = actions from rng s. The fresh
+evaluation of a pick equal to the 4-point run's pick (same θ, same fresh seeds, σ = 0) is copied from it.
+
+    nice -n 5 .venv/bin/python bench/decompression.py --only directions --refined --select-episodes 10
+
 Each artifact is written as soon as it is finished; a rerun skips finished ones (resumable). Not run in CI.
 Recovered fractions and their bootstrap intervals are computed when loading (``decompression.bootstrap_recovered``).
 """
@@ -36,13 +45,14 @@ import numpy as np  # noqa: E402
 
 from gc_helpers import compression as C  # noqa: E402
 from gc_helpers import decompression as dc  # noqa: E402
-from gc_helpers import envs, store  # noqa: E402
+from gc_helpers import envs, rollouts, store  # noqa: E402
 from gc_helpers.checks import seed_list as check_seeds  # noqa: E402  (one seed-list check)
 from gc_helpers.config import data_dir  # noqa: E402
 
 KIND = "decompressed_seed"
 LENGTHS = (50, 100, 200, 490)
 BETAS = (0.2, 0.45, 0.7, 0.95)
+REFINED_GRID = dc.REFINED_GRID
 HORIZON = 1000
 SELECT_SEED, FRESH_SEED, REFERENCE_SEED = 200_000, 300_000, 400_000  # episode seed blocks (env i: seed + i)
 CHUNK = 40  # w_last episodes per rollout in the reference top-up
@@ -76,7 +86,7 @@ def check_enough_episodes(n: int, needed: int, name: str = "last_episodes") -> i
 def episode_stats(policy, n: int, seed: int) -> dict:
     """Per-episode return, length, forward velocity (m/s), alive bonus and return − alive bonus of ``policy``'s mean
     action on ``n`` episodes (env i starts from reset seed ``seed + i``)."""
-    r = envs.rollout(envs.EnvPool(policy.env_id, n), policy.mean_fn(), HORIZON, seed, 0.0)
+    r = rollouts.rollout(rollouts.EnvPool(policy.env_id, n), policy.mean_fn(), HORIZON, seed, 0.0)
     healthy_reward = envs.reward_weights(policy.env_id).healthy
     alive = healthy_reward * (r.lengths - r.terminated)  # +1 per step that ends healthy (the last falls)
     return {"returns": r.returns, "lengths": r.lengths.astype(float), "alive": alive.astype(float),
@@ -163,8 +173,9 @@ def compressed_search(run: str, seed: int, folder: Path) -> dict:
     return store.load(path, KIND)
 
 
-def directions(run: str, seeds: list[int], folder: Path):
-    """(name, info, direction builder) in the order they are run: the L = 490 row first, then shorter L."""
+def directions(run: str, seeds: list[int], folder: Path, bc_seeds: list[int] | None = None):
+    """(name, info, direction builder) in the order they are run: the L = 490 row first, then shorter L; with
+    ``bc_seeds`` (the refined table) BC on each expert episode 42 + s, named bc_L<L>_s<s>, after the rest."""
     first, last = C.run_policy(run, 0), C.run_policy(run, -1)
     dw = C.weight_change_target(run).vector
 
@@ -176,8 +187,8 @@ def directions(run: str, seeds: list[int], folder: Path):
         art = compressed_search(run, s, folder)
         return prefix(art["obs"], art["actions"], L)
 
-    def bc(L):
-        obs, actions, _ = dc.expert_trajectory(last, first.env_id, L, seed=RESET_SEED)
+    def bc(L, s=0):
+        obs, actions, _ = dc.expert_trajectory(last, first.env_id, L, seed=RESET_SEED + s)
         return dc.behaviour_cloning(first, obs, actions) - first.flat()
 
     def random_actions(L, s):
@@ -195,6 +206,62 @@ def directions(run: str, seeds: list[int], folder: Path):
         if L == max(LENGTHS):
             yield (f"random_L{L}_s0", {"direction": "random", "L": L, "search_seed": 0},
                    lambda L=L: random_actions(L, 0))
+    for s in bc_seeds or []:
+        for L in sorted(LENGTHS, reverse=True):
+            if s == 0:
+                continue
+            yield (f"bc_L{L}_s{s}", {"direction": "bc", "L": L, "search_seed": s, "expert_reset_seed": RESET_SEED + s},
+                   lambda L=L, s=s: bc(L, s))
+
+
+def _old_fresh(folder: Path, name: str, beta: float, n_fresh: int) -> dict | None:
+    """The 4-point run's fresh evaluation of ``name`` if it picked the same β (same θ, same fresh seeds)."""
+    old = folder / (name[: -len("_s0")] if name.startswith("bc_L") and name.endswith("_s0") else name)
+    if not (old / "meta.json").is_file():
+        return None
+    a = store.load(old, KIND)
+    if (abs(a.meta["best_beta"] - beta) > 1e-9 or a.meta["fresh_seed"] != FRESH_SEED
+            or a.meta["fresh_episodes"] != n_fresh or a.meta["horizon"] != HORIZON):
+        return None
+    return {k[len("fresh_"):]: a[k] for k in a.arrays if k.startswith("fresh_")}
+
+
+def decompress_refined(run: str, name: str, info: dict, build, folder: Path, n_select: int, n_fresh: int) -> Path:
+    """One direction walked by ``decompression.refined_line_search``, saved under ``folder/refined/name``."""
+    path = folder / "refined" / name
+    if (path / "meta.json").is_file():
+        print(f"  refined/{name}: done already, skipped", flush=True)
+        return path
+    if n_select < dc.SELECT_EPISODES:
+        raise ValueError(f"n_select={n_select}: the refined table picks β on at least {dc.SELECT_EPISODES} episodes")
+    first = C.run_policy(run, 0)
+    dw = C.weight_change_target(run).vector
+    scale = float(np.linalg.norm(dw))
+    t0 = time.perf_counter()
+    d = build()
+    ls = dc.refined_line_search(first, d, scale, first.env_id, REFINED_GRID, n_select, HORIZON, SELECT_SEED, name)
+    beta = ls.best_beta
+    fresh = _old_fresh(folder, name, beta, n_fresh)
+    reused = fresh is not None
+    if not reused:
+        fresh = episode_stats(first.with_flat(dc.theta_at(first.flat(), d, beta, scale)), n_fresh, FRESH_SEED)
+    select_steps = int(sum(int(np.sum(e.lengths)) for e in ls.evaluations))
+    arrays = {"betas": ls.betas, "select_returns": ls.returns, "select_stderrs": ls.stderrs,
+              "select_lengths": np.array([e.mean_length for e in ls.evaluations]),
+              "select_velocities": np.array([e.mean_forward_velocity for e in ls.evaluations]),
+              **{f"fresh_{k}": v for k, v in fresh.items()}}
+    meta = {"env_id": first.env_id, "run": run, "horizon": HORIZON, "noise_std": 0.0, **info,
+            "cosine": float(C.cosine(d, dw)), "norm": float(np.linalg.norm(d)), "scale": scale,
+            "best_beta": beta, "edge": ls.edge, "line_search": "refined", "grid": list(REFINED_GRID),
+            "select_seed": SELECT_SEED, "select_episodes": n_select, "select_env_steps": select_steps,
+            "fresh_seed": FRESH_SEED, "fresh_episodes": n_fresh, "fresh_reused": reused,
+            "wall_time": time.perf_counter() - t0, "command": "bench/decompression.py --refined"}
+    store.save(path, KIND, arrays, meta)
+    print(f"  refined/{name}: cos {meta['cosine']:.3f}, β* {beta:.3f}{' EDGE ' + ls.edge if ls.edge else ''} of "
+          f"{len(ls.betas)} tried (select {ls.returns.max():.0f}), fresh {fresh['returns'].mean():.0f} ± "
+          f"{fresh['returns'].std(ddof=1) / np.sqrt(n_fresh):.0f}{' (reused)' if reused else ''}, "
+          f"{fresh['velocity'].mean():.2f} m/s; {meta['wall_time']:.0f} s", flush=True)
+    return path
 
 
 def decompress_one(run: str, name: str, info: dict, build, folder: Path, n_select: int, n_fresh: int) -> Path:
@@ -234,7 +301,10 @@ def main(argv=None) -> int:
     ap.add_argument("--pilot-episodes", type=int, default=40)
     ap.add_argument("--first-episodes", type=int, default=20)
     ap.add_argument("--last-episodes", type=int, default=None, help="default: as many as the precision needs")
-    ap.add_argument("--select-episodes", type=int, default=4)
+    ap.add_argument("--select-episodes", type=int, default=None, help="default 4 (grid), 10 (--refined)")
+    ap.add_argument("--refined", action="store_true", help="refined line search → <folder>/refined/")
+    ap.add_argument("--bc-seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4],
+                    help="with --refined: BC on the expert episodes from reset seed 42 + s")
     ap.add_argument("--fresh-episodes", type=int, default=20)
     ap.add_argument("--horizon", type=int, default=HORIZON, help="episode length (shorter: a preview only)")
     ap.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
@@ -249,6 +319,8 @@ def main(argv=None) -> int:
     except ValueError as e:
         ap.error(str(e))
     HORIZON, LENGTHS, BETAS = args.horizon, tuple(sorted(set(args.lengths))), tuple(args.betas)
+    if args.select_episodes is None:
+        args.select_episodes = dc.SELECT_EPISODES if args.refined else 4
     if args.fresh_episodes < 2 or args.select_episodes < 1:
         ap.error("--fresh-episodes must be ≥ 2 (≥ 20 for shipped results) and --select-episodes ≥ 1")
     folder = Path(args.out) if args.out else data_dir() / "decompressed_seeds" / args.run
@@ -257,10 +329,14 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     if args.only != "directions":
         reference(args.run, folder, args.precision, args.pilot_episodes, args.first_episodes, args.last_episodes)
-    todo = list(directions(args.run, seeds, folder)) if args.only != "reference" else []
+    todo = list(directions(args.run, seeds, folder, args.bc_seeds if args.refined else None)) \
+        if args.only != "reference" else []
+    one = decompress_refined if args.refined else decompress_one
     for i, (name, info, build) in (reversed if args.reverse else iter)(list(enumerate(todo, 1))):
+        if args.refined and name.startswith("bc_L") and "_s" not in name:
+            name, info = f"{name}_s0", {**info, "search_seed": 0, "expert_reset_seed": RESET_SEED}
         print(f"[{i}/{len(todo)}, {(time.perf_counter() - t0) / 60:.1f} min]", end="", flush=True)
-        decompress_one(args.run, name, info, build, folder, args.select_episodes, args.fresh_episodes)
+        one(args.run, name, info, build, folder, args.select_episodes, args.fresh_episodes)
     print(f"done in {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
     return 0
 

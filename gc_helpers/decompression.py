@@ -5,6 +5,9 @@ Taught in notebooks/05_line_search_decompression.ipynb.
 - ``theta_at``, ``best_beta``, ``scan_line``: the line search itself, pure (θ = w_first + β · scale · d̂ for each β on
   a grid, scored by any callable); ``line_search`` scores each candidate by many evaluation episodes in parallel
   (mean return ± standard error, episode length, forward velocity) on the policy's task.
+- ``find_optimum`` (pure) and ``refined_line_search``: a line search that finds its optimum — a grid from small
+  steps (0.05, 0.1) to past 1, extended outward while the best β sits at its edge, then refined around the best;
+  ``edge`` flags a pick that is still the smallest or largest β tried.
 - ``recovered_fraction``: (R(best β) − R(w_first)) / (R(w_last) − R(w_first)); ``bootstrap_recovered``: the same
   from per-episode returns, with a bootstrap interval.
 - Baselines on the same budget of L state-action pairs: ``behaviour_cloning`` on the trained agent's own L-step
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import envs
+from . import envs, rollouts
 from .checks import check_seed, finite_array, int_at_least, positive_float
 from .compression.span import cosine
 from .policies import GaussianPolicy, task_of
@@ -77,11 +80,12 @@ class LineSearch:
     weights."""
 
     betas: np.ndarray
-    evaluations: tuple  # envs.Evaluation per β
+    evaluations: tuple  # rollouts.Evaluation per β
     scale: float
     label: str = ""
     w_first: np.ndarray | None = None
     direction: np.ndarray | None = None
+    edge: str = ""  # "low"/"high": the best β is the smallest/largest β tried (the optimum may lie beyond)
 
     @property
     def returns(self) -> np.ndarray:
@@ -100,7 +104,7 @@ class LineSearch:
         return best_beta(self.betas, self.returns)
 
     @property
-    def best(self) -> envs.Evaluation:
+    def best(self) -> rollouts.Evaluation:
         return self.evaluations[self.best_index]
 
     @property
@@ -121,7 +125,7 @@ def line_search(
     noise_std: float = 0.0,
     seed: int = 10_000,
     label: str = "",
-    progress: Callable[[int, int, envs.Evaluation], None] | None = None,
+    progress: Callable[[int, int, rollouts.Evaluation], None] | None = None,
 ) -> LineSearch:
     """Evaluate θ = θ_policy + β · scale · d̂ for every β in ``betas`` (``scan_line``) on the task ``env_id`` (the
     policy's own unless given; a mismatch is a ValueError).
@@ -135,12 +139,12 @@ def line_search(
     b = check_betas(betas)
     positive_float(scale, "scale")
     env_id = task_of(policy, env_id)
-    pool = envs.EnvPool(env_id, n_episodes)
+    pool = rollouts.EnvPool(env_id, n_episodes)
     candidate = policy.with_flat(theta0)
     results = []
 
     def evaluate(theta):
-        ev = envs.evaluate(env_id, candidate.set_flat(theta).mean_fn(), n_episodes, horizon, seed, noise_std,
+        ev = rollouts.evaluate(env_id, candidate.set_flat(theta).mean_fn(), n_episodes, horizon, seed, noise_std,
                            pool=pool)
         results.append(ev)
         if progress is not None:
@@ -149,6 +153,91 @@ def line_search(
 
     scan_line(theta0, d, b, scale, evaluate)
     return LineSearch(b, tuple(results), float(scale), label, theta0, d)
+
+
+REFINED_GRID = (0.05, 0.1, 0.2, 0.45, 0.7, 0.95, 1.3)  # small steps, the old 4-point grid, and past 1
+SELECT_EPISODES = 10  # episodes β is picked on (at least)
+
+
+def edge_of(betas, best: float) -> str:
+    """"low" if ``best`` is the smallest of ``betas``, "high" if the largest, "" if inside (a grid of one: "low").
+    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
+    b = check_betas(betas)
+    return "low" if best <= b.min() else "high" if best >= b.max() else ""
+
+
+def find_optimum(score: Callable[[float], float], grid=REFINED_GRID, extend: int = 2, refine: int = 1,
+                 low_factor: float = 0.5, high_factor: float = 1.5) -> tuple[dict, float, str]:
+    """Maximise ``score(β)`` over a grid, then look further where the grid was too short or too coarse.
+
+    1. every β in ``grid``; 2. up to ``extend`` times, while the best β is the smallest (largest) tried, try
+    smallest × ``low_factor`` (largest × ``high_factor``); 3. ``refine`` times, the midpoints between the best β
+    and its neighbours. Returns ({β: score} for every β tried, the best β (the smallest if several tie), its edge
+    flag from ``edge_of``: "low"/"high" when the pick is still at the edge of everything tried, else "").
+    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
+    b = np.sort(check_betas(grid))
+    if np.any(b <= 0):
+        raise ValueError(f"grid={b.tolist()}: β must be > 0 (β = 0 is w_first itself)")
+    extend, refine = int_at_least(extend, "extend", 0), int_at_least(refine, "refine", 0)
+    positive_float(low_factor, "low_factor")
+    if not low_factor < 1 < high_factor:
+        raise ValueError(f"low_factor={low_factor}, high_factor={high_factor}: need low_factor < 1 < high_factor")
+    scores: dict[float, float] = {}
+
+    def run(betas):
+        for beta in betas:
+            beta = float(np.round(beta, 6))
+            if beta not in scores:
+                value = float(score(beta))
+                if not np.isfinite(value):
+                    raise ValueError(f"score({beta}) = {value}: scores must be finite")
+                scores[beta] = value
+
+    def best():
+        return max(sorted(scores), key=lambda k: scores[k])
+
+    run(b)
+    for _ in range(extend):
+        lo, hi, top = min(scores), max(scores), best()
+        if top == lo:
+            run([lo * low_factor])
+        elif top == hi:
+            run([hi * high_factor])
+        else:
+            break
+    for _ in range(refine):
+        tried, top = sorted(scores), best()
+        i = tried.index(top)
+        run([(tried[j] + top) / 2 for j in (i - 1, i + 1) if 0 <= j < len(tried)])
+    top = best()
+    return dict(sorted(scores.items())), top, edge_of(list(scores), top)
+
+
+def refined_line_search(policy: GaussianPolicy, direction, scale: float, env_id: str | None = None,
+                        grid=REFINED_GRID, n_episodes: int = SELECT_EPISODES, horizon: int = 1000, seed: int = 10_000,
+                        label: str = "", extend: int = 2, refine: int = 1) -> LineSearch:
+    """``find_optimum`` along θ = θ_policy + β · scale · d̂, each β scored by its mean return on the same
+    ``n_episodes`` start states (``seed``; σ = 0). Returns a ``LineSearch`` over every β tried (sorted), with
+    ``edge`` set when the pick is still the smallest or largest β tried.
+    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
+    theta0 = policy.flat()
+    d = check_direction(direction, theta0.size)
+    positive_float(scale, "scale")
+    n_episodes = int_at_least(n_episodes, "n_episodes")
+    env_id = task_of(policy, env_id)
+    pool = rollouts.EnvPool(env_id, n_episodes)
+    candidate = policy.with_flat(theta0)
+    evaluations = {}
+
+    def score(beta):
+        ev = rollouts.evaluate(env_id, candidate.set_flat(theta_at(theta0, d, beta, scale)).mean_fn(), n_episodes,
+                           horizon, seed, 0.0, pool=pool)
+        evaluations[beta] = ev
+        return ev.mean_return
+
+    scores, _, edge = find_optimum(score, grid, extend, refine)
+    betas = np.array(list(scores))
+    return LineSearch(betas, tuple(evaluations[b] for b in scores), float(scale), label, theta0, d, edge)
 
 
 def recovered_fraction(r_best: float, r_first: float, r_last: float) -> float:
@@ -184,7 +273,7 @@ def expert_trajectory(policy: GaussianPolicy, env_id: str | None = None, length:
     """The trained agent's own trajectory of ``length`` steps on its task: (obs (L, d), actions (L, k), return).
     Taught in notebooks/05_line_search_decompression.ipynb, §4 Baselines on the same budget."""
     length = int_at_least(length, "length")
-    r = envs.rollout(envs.EnvPool(task_of(policy, env_id), 1), policy.mean_fn(), length, seed, noise_std)
+    r = rollouts.rollout(rollouts.EnvPool(task_of(policy, env_id), 1), policy.mean_fn(), length, seed, noise_std)
     n = int(r.lengths[0])
     return r.obs[0, :n], r.actions[0, :n], float(r.returns[0])
 
@@ -226,7 +315,7 @@ def reinforce_direction(policy: GaussianPolicy, env_id: str | None = None, lengt
     Taught in notebooks/05_line_search_decompression.ipynb, §4 Baselines on the same budget."""
     length = int_at_least(length, "length")
     sigma = policy.sigma if noise_std is None else noise_std
-    r = envs.rollout(envs.EnvPool(task_of(policy, env_id), 1), policy.mean_fn(), length, seed, sigma)
+    r = rollouts.rollout(rollouts.EnvPool(task_of(policy, env_id), 1), policy.mean_fn(), length, seed, sigma)
     n = int(r.lengths[0])
     rewards = r.rewards[0, :n]
     to_go = np.cumsum(rewards[::-1])[::-1]
@@ -254,7 +343,7 @@ class DecompressionRound:
     theta: np.ndarray  # weights after the round
     cosine: float  # cos(compressed direction, w_last − θ_before)
     residual: float  # ‖w_last − θ_after‖ / ‖w_last − w_first‖
-    evaluation: envs.Evaluation | None
+    evaluation: rollouts.Evaluation | None
 
 
 def iterated_decompression(
@@ -262,7 +351,7 @@ def iterated_decompression(
     w_last,
     compress: Callable[[GaussianPolicy, np.ndarray], np.ndarray],
     rounds: int,
-    evaluate: Callable[[GaussianPolicy], envs.Evaluation] | None = None,
+    evaluate: Callable[[GaussianPolicy], rollouts.Evaluation] | None = None,
     progress: Callable[[int, DecompressionRound], None] | None = None,
     betas=None,
 ) -> list[DecompressionRound]:

@@ -1,38 +1,24 @@
-"""MuJoCo tasks: env specs, seeding, start states and open-loop replay of action sequences.
+"""MuJoCo tasks: env specs, the reward's weights, start states and open-loop replay of action sequences.
 
 Taught in notebooks/00_setup.ipynb (specs, replay) and used by every later notebook. ``MUJOCO_GL`` (headless
 rendering) is set once, in the package's ``__init__``, before MuJoCo is first imported.
 
-Two ways to run a task:
-- ``replay`` (here): a BATCH of open-loop action sequences from one saved MuJoCo state, stepped with ``mj_step`` on
-  worker threads (one MjData each; ``mj_step`` releases the GIL). Observations match ``env.step`` bit for bit; so
-  do the forward velocity, the healthy flag and the control cost. Ant's small contact cost is recomputed from the
-  replayed states.
-- ``rollout`` (``gc_helpers.rollouts``, re-exported here): a policy acting closed-loop in many envs at once (exact
-  rewards), used for training and evaluation.
+``replay`` plays a BATCH of open-loop action sequences from one saved MuJoCo state with ``sim.step`` on worker
+threads. Observations match ``env.step`` bit for bit; so do the forward velocity, the healthy flag and the control
+cost. Ant's small contact cost is recomputed from the replayed states. A policy acting closed-loop is
+``rollouts.rollout``.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
 
-import gymnasium as gym
 import mujoco
 import numpy as np
 
+from . import sim
 from .checks import check_seed, finite_array, int_at_least
-
-# env id -> (gymnasium kwargs, first qpos index kept in the observation, whether qvel is clipped to ±10)
-_TASKS: dict[str, tuple[dict, int, bool]] = {
-    "Ant-v5": ({"include_cfrc_ext_in_observation": False}, 2, False),
-    "HalfCheetah-v5": ({}, 1, False),
-    "Hopper-v5": ({}, 1, True),
-    "Walker2d-v5": ({}, 1, True),
-    "Swimmer-v5": ({}, 2, False),
-}
-FULLPHYSICS = mujoco.mjtState.mjSTATE_FULLPHYSICS
+from .sim import FULLPHYSICS, Replay, check_env_id, model_env
 
 
 @dataclass(frozen=True)
@@ -47,27 +33,6 @@ class EnvSpec:
     state_dim: int
     act_low: float
     act_high: float
-
-
-def supported_env_ids() -> tuple[str, ...]:
-    return tuple(_TASKS)
-
-
-def check_env_id(env_id) -> str:
-    if env_id not in _TASKS:
-        raise ValueError(f"env_id={env_id!r} is not supported; allowed: {', '.join(_TASKS)}")
-    return env_id
-
-
-def make_env(env_id: str, render_mode: str | None = None, max_episode_steps: int = 1000, **kwargs) -> gym.Env:
-    """A gymnasium env for ``env_id`` with the project's options (Ant-v5: the 27-dim observation)."""
-    check_env_id(env_id)
-    max_episode_steps = int_at_least(max_episode_steps, "max_episode_steps")
-    options = {**_TASKS[env_id][0], **kwargs}
-    env = gym.make(env_id, render_mode=render_mode, max_episode_steps=int(max_episode_steps), **options)
-    if not isinstance(env.action_space, gym.spaces.Box):
-        raise ValueError(f"env_id={env_id!r} has action space {env.action_space}; a Box action space is required")
-    return env
 
 
 @dataclass(frozen=True)
@@ -86,7 +51,7 @@ class RewardWeights:
 def reward_weights(env_id: str) -> RewardWeights:
     """The reward's weights of a supported task (notebook 00 §2 computes Ant's reward from them); a task without a
     healthy bonus or contact cost has 0 there."""
-    u = _model_env(check_env_id(env_id)).unwrapped
+    u = model_env(check_env_id(env_id)).unwrapped
     z = getattr(u, "_healthy_z_range", None)
     return RewardWeights(forward=float(u._forward_reward_weight), healthy=float(getattr(u, "_healthy_reward", 0.0)),
                          ctrl=float(u._ctrl_cost_weight), contact=float(getattr(u, "_contact_cost_weight", 0.0)),
@@ -94,21 +59,9 @@ def reward_weights(env_id: str) -> RewardWeights:
                          terminate_when_unhealthy=bool(getattr(u, "_terminate_when_unhealthy", False)))
 
 
-_CACHE: dict[str, gym.Env] = {}
-_LOCK = threading.Lock()
-
-
-def _model_env(env_id: str) -> gym.Env:
-    """One cached env per id, whose MjModel the replay uses."""
-    with _LOCK:
-        if env_id not in _CACHE:
-            _CACHE[env_id] = make_env(env_id)
-        return _CACHE[env_id]
-
-
 def env_spec(env_id: str) -> EnvSpec:
     """The spec of a supported task."""
-    env = _model_env(check_env_id(env_id))
+    env = model_env(check_env_id(env_id))
     u = env.unwrapped
     return EnvSpec(
         env_id=env_id,
@@ -136,8 +89,8 @@ class StartState:
 
 def reset_state(env_id: str, seed: int) -> StartState:
     """The state ``env.reset(seed=seed)`` starts from."""
-    env = _model_env(check_env_id(env_id))
-    with _LOCK:
+    env = model_env(check_env_id(env_id))
+    with sim.ENV_LOCK:
         obs, _ = env.reset(seed=check_seed(seed))
         u = env.unwrapped
         physics = np.empty(mujoco.mj_stateSize(u.model, FULLPHYSICS))
@@ -151,17 +104,7 @@ def obs_from_physics(env_id: str, physics) -> np.ndarray:
     p = finite_array(physics, "physics")
     if p.shape[-1] != state_dim:
         raise ValueError(f"physics has shape {p.shape}; expected (..., {state_dim}) full-physics states of {env_id}")
-    return _observations(env_id, p)
-
-
-def _observations(env_id: str, physics: np.ndarray) -> np.ndarray:
-    model = _model_env(env_id).unwrapped.model
-    _, first, clip = _TASKS[env_id]
-    qpos = physics[..., 1 : 1 + model.nq]
-    qvel = physics[..., 1 + model.nq : 1 + model.nq + model.nv]
-    if clip:
-        qvel = np.clip(qvel, -10.0, 10.0)
-    return np.concatenate([qpos[..., first:], qvel], axis=-1)
+    return sim.observations(env_id, p)
 
 
 def check_start(start, name: str = "start") -> StartState:
@@ -170,7 +113,7 @@ def check_start(start, name: str = "start") -> StartState:
     if not isinstance(start, StartState):
         raise ValueError(f"{name}={type(start).__name__}: must be an envs.StartState (envs.reset_state / advance)")
     spec = env_spec(check_env_id(start.env_id))
-    nv = _model_env(start.env_id).unwrapped.model.nv
+    nv = model_env(start.env_id).unwrapped.model.nv
     for field, size in (("physics", spec.state_dim), ("warmstart", nv), ("obs", spec.obs_dim)):
         value = finite_array(getattr(start, field), f"{name}.{field}", ndim=1)
         if value.size != size:
@@ -191,86 +134,6 @@ def check_actions(actions, act_dim: int, name: str = "actions", ndim: int = 3) -
     return finite_array(a, name)
 
 
-@dataclass(frozen=True)
-class Replay:
-    """Result of replaying B open-loop sequences of L actions (see ``replay``)."""
-
-    obs: np.ndarray  # (B, L+1, obs_dim): obs[:, t] is the state in which actions[:, t] is taken
-    physics: np.ndarray  # (B, L+1, state_dim)
-    reward: np.ndarray  # (B, L) as env.step reports it (Ant: contact cost recomputed)
-    forward_velocity: np.ndarray  # (B, L)
-    healthy: np.ndarray  # (B, L) bool, after each step
-    ctrl_cost: np.ndarray  # (B, L)
-    contact_cost: np.ndarray  # (B, L)
-    terminated: np.ndarray  # (B, L) bool: True from the first unhealthy step on
-
-
-class _Workers:
-    """One MjData per worker thread, kept per env id (mj_step releases the GIL, so threads run in parallel)."""
-
-    def __init__(self):
-        self.datas: dict[tuple[str, int], list] = {}
-        self.pool = None
-
-    def get(self, env_id, n):
-        if (env_id, n) not in self.datas:
-            model = _model_env(env_id).unwrapped.model
-            self.datas[(env_id, n)] = [mujoco.MjData(model) for _ in range(n)]
-        return self.datas[(env_id, n)]
-
-    def map(self, fn, jobs):
-        if len(jobs) == 1:
-            return [fn(*jobs[0])]
-        from concurrent.futures import ThreadPoolExecutor
-
-        if self.pool is None or self.pool._max_workers < len(jobs):
-            self.pool = ThreadPoolExecutor(max_workers=len(jobs))
-        return list(self.pool.map(lambda job: fn(*job), jobs))
-
-
-_WORKERS = _Workers()
-
-
-def default_threads() -> int:
-    """Worker threads for ``replay`` and closed-loop rollouts: ``GC_THREADS`` if set (a bench script that runs beside
-    others sets 1), else the number of cores (at most 8)."""
-    text = os.environ.get("GC_THREADS", "").strip()
-    if text:
-        if not text.isdigit() or int(text) < 1:
-            raise ValueError(f"GC_THREADS={text!r}: a whole number of worker threads ≥ 1 (or unset: the core count)")
-        return int(text)
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
-def _begin(env_id, data, start: StartState) -> float:
-    """Load ``start`` into ``data`` as ``env.reset`` leaves it; returns the x position the env reads."""
-    model = _model_env(env_id).unwrapped.model
-    mujoco.mj_setState(model, data, start.physics, FULLPHYSICS)
-    data.qacc_warmstart[:] = start.warmstart
-    mujoco.mj_forward(model, data)
-    return start.x_read if np.isfinite(start.x_read) else _x_position(env_id, data)
-
-
-def _x_position(env_id, data) -> float:
-    # Ant measures the torso's xpos, which after an RK4 mj_step holds its last stage's kinematics.
-    return float(data.xpos[1, 0]) if env_id == "Ant-v5" else float(data.qpos[0])
-
-
-def _step(env_id, data, action, physics_out) -> tuple[float, float]:
-    """One ``env.step`` of physics on ``data``: writes the new state into ``physics_out``; returns the x
-    position the env reads and (Ant) the sum of clipped squared contact forces."""
-    u = _model_env(env_id).unwrapped
-    data.ctrl[:] = action
-    mujoco.mj_step(u.model, data, nstep=u.frame_skip)
-    mujoco.mj_rnePostConstraint(u.model, data)
-    mujoco.mj_getState(u.model, data, physics_out, FULLPHYSICS)
-    contact = 0.0
-    if env_id == "Ant-v5":
-        lo, hi = u._contact_force_range
-        contact = float(np.sum(np.clip(data.cfrc_ext, lo, hi) ** 2))
-    return _x_position(env_id, data), contact
-
-
 def _play(env_id, data, start: StartState, a: np.ndarray):
     """Step one MjData through action sequences a (n, L, k) from ``start`` exactly as ``env.step`` does.
 
@@ -282,9 +145,9 @@ def _play(env_id, data, start: StartState, a: np.ndarray):
     x = np.empty((n, L + 1))
     contact = np.zeros((n, L))
     for b in range(n):
-        x[b, 0] = _begin(env_id, data, start)
+        x[b, 0] = sim.load_state(env_id, data, start)
         for t in range(L):
-            x[b, t + 1], contact[b, t] = _step(env_id, data, a[b, t], physics[b, t])
+            x[b, t + 1], contact[b, t] = sim.step(env_id, data, a[b, t], physics[b, t])
     return physics, x, contact, data.qacc_warmstart.copy()
 
 
@@ -297,71 +160,38 @@ def replay(start: StartState, actions, n_threads: int | None = None) -> Replay:
     env_id = check_start(start).env_id
     spec = env_spec(env_id)
     a = check_actions(actions, spec.act_dim)
-    n_threads = default_threads() if n_threads is None else n_threads
+    n_threads = sim.default_threads() if n_threads is None else n_threads
     n_threads = int_at_least(n_threads, "n_threads")
     B = a.shape[0]
     n = min(int(n_threads), B)
-    datas = _WORKERS.get(env_id, n)
+    datas = sim.WORKERS.get(env_id, n)
     parts = np.array_split(np.arange(B), n)
-    results = _WORKERS.map(lambda d, idx: _play(env_id, d, start, a[idx]), [(datas[i], parts[i]) for i in range(n)])
+    results = sim.WORKERS.map(lambda d, idx: _play(env_id, d, start, a[idx]), [(datas[i], parts[i]) for i in range(n)])
     after = np.concatenate([r[0] for r in results])
     x = np.concatenate([r[1] for r in results])
     contact = np.concatenate([r[2] for r in results])
     physics = np.concatenate([np.broadcast_to(start.physics, (B, 1, spec.state_dim)), after], axis=1)
-    return _replay_result(env_id, a, physics, x, contact)
-
-
-def _replay_result(env_id, a, physics, x, contact) -> Replay:
-    """Rewards and their components from replayed states, with gymnasium's v5 definitions."""
-    u = _model_env(env_id).unwrapped
-    forward_velocity = (x[:, 1:] - x[:, :-1]) / u.dt
-    ctrl_cost = u._ctrl_cost_weight * np.sum(a**2, axis=-1)
-    contact_cost = u._contact_cost_weight * contact if env_id == "Ant-v5" else np.zeros_like(ctrl_cost)
-    healthy = np.ones(ctrl_cost.shape, dtype=bool)
-    alive = np.zeros_like(ctrl_cost)
-    if hasattr(u, "_healthy_reward"):
-        healthy = np.array([[type(u).is_healthy.fget(_StateView(u, s)) for s in row] for row in physics[:, 1:]])
-        alive = np.where(healthy | (not u._terminate_when_unhealthy), u._healthy_reward, 0.0)
-    # the same order of operations as gymnasium's _get_rew, so rewards agree bit for bit
-    reward = (u._forward_reward_weight * forward_velocity + alive) - (ctrl_cost + contact_cost)
-    terminate = getattr(u, "_terminate_when_unhealthy", False)
-    terminated = np.logical_or.accumulate(~healthy, axis=1) if terminate else np.zeros_like(healthy)
-    obs = _observations(env_id, physics)
-    return Replay(obs, physics, reward, forward_velocity, healthy, ctrl_cost, contact_cost, terminated)
-
-
-class _StateView:
-    """Lets an env's own ``is_healthy`` read qpos/qvel from a saved state instead of its live MjData."""
-
-    def __init__(self, u, physics):
-        self._u = u
-        nq, nv = u.model.nq, u.model.nv
-        self.data = type("StateData", (), {"qpos": physics[1 : 1 + nq], "qvel": physics[1 + nq : 1 + nq + nv]})()
-
-    def state_vector(self):
-        return np.concatenate([self.data.qpos, self.data.qvel])
-
-    def __getattr__(self, name):
-        return getattr(self._u, name)
+    return sim.step_result(env_id, a, physics, x, contact)
 
 
 def advance(start: StartState, actions) -> StartState:
     """The state after playing ``actions`` (L, act_dim) from ``start``, warm start included (for chunked search)."""
     spec = env_spec(check_start(start).env_id)
     a = check_actions(actions, spec.act_dim, ndim=2)
-    data = mujoco.MjData(_model_env(start.env_id).unwrapped.model)
+    data = mujoco.MjData(model_env(start.env_id).unwrapped.model)
     physics, x, _, warm = _play(start.env_id, data, start, a[None])
-    obs = _observations(start.env_id, physics[0, -1])
+    obs = sim.observations(start.env_id, physics[0, -1])
     return StartState(start.env_id, physics[0, -1], warm, obs, float(x[0, -1]))
 
 
-_ROLLOUT_NAMES = ("EnvPool", "Evaluation", "Rollouts", "evaluate", "rollout")
+_MOVED = {"rollout": "rollouts", "EnvPool": "rollouts", "evaluate": "rollouts", "Evaluation": "rollouts",
+          "Rollouts": "rollouts", "make_env": "sim", "supported_env_ids": "sim", "default_threads": "sim",
+          "_model_env": "sim.model_env"}
 
 
 def __getattr__(name):
-    """Closed-loop rollouts and evaluation live in ``gc_helpers.rollouts``; ``envs.rollout`` etc. still work."""
-    if name in _ROLLOUT_NAMES:
-        from . import rollouts
-
-        return getattr(rollouts, name)
+    """Names that lived here before: say where they are now (no re-export, so no import cycle)."""
+    if name in _MOVED:
+        raise AttributeError(f"gc_helpers.envs.{name} moved: use gc_helpers.{_MOVED[name]}"
+                             + ("" if "." in _MOVED[name] else f".{name}"))
     raise AttributeError(f"module 'gc_helpers.envs' has no attribute {name!r}")

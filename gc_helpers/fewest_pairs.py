@@ -31,7 +31,7 @@ import numpy as np
 
 from . import compression as C
 from . import decompression as dc
-from . import envs
+from . import envs, rollouts
 from .checks import check_seed, finite_array, int_at_least
 from .checks import seed_list as check_seeds  # noqa: F401  (one seed-list check; bench/fewest_pairs.py uses it)
 from .policies import GaussianPolicy
@@ -216,7 +216,7 @@ def alive_bonus(env_id: str = ENV_ID) -> float:
     return envs.reward_weights(env_id).healthy
 
 
-def evaluation_row(ev: envs.Evaluation, bonus: float) -> dict:
+def evaluation_row(ev: rollouts.Evaluation, bonus: float) -> dict:
     """The numbers the table reports for one evaluation."""
     return {"velocity": ev.mean_forward_velocity, "return": ev.mean_return, "stderr": ev.stderr,
             "return_minus_alive": float(np.mean(ev.returns - bonus * ev.lengths)), "length": ev.mean_length,
@@ -226,7 +226,7 @@ def evaluation_row(ev: envs.Evaluation, bonus: float) -> dict:
 def fresh_evaluation(policy: GaussianPolicy, protocol: Protocol, n_episodes: int | None = None) -> dict:
     """``evaluation_row`` of ``policy`` (σ = 0) on the protocol's fresh episodes (or ``n_episodes`` of them)."""
     n = protocol.fresh_episodes if n_episodes is None else int_at_least(n_episodes, "n_episodes")
-    ev = envs.evaluate(protocol.env_id, policy.mean_fn(), n, protocol.horizon, protocol.fresh_seed, 0.0)
+    ev = rollouts.evaluate(protocol.env_id, policy.mean_fn(), n, protocol.horizon, protocol.fresh_seed, 0.0)
     return evaluation_row(ev, alive_bonus(protocol.env_id))
 
 

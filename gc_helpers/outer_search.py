@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import envs, store
+from . import envs, rollouts, store
 from .checks import check_seed, int_at_least, positive_float
 from .compression import cosine
 from .fewest_pairs import Pairs, check_length, compressed_coefficients, kernel_direction, replayed_pairs
@@ -86,14 +86,14 @@ class OuterResult:
 
 
 def forward_progress(policy: GaussianPolicy, theta, n_episodes: int, horizon: int, seed: int,
-                     env_id: str = "Ant-v5", pool: envs.EnvPool | None = None) -> tuple[float, int]:
+                     env_id: str = "Ant-v5", pool: rollouts.EnvPool | None = None) -> tuple[float, int]:
     """Mean forward progress (m) of the policy with weights ``theta`` over ``n_episodes`` episodes of at most
     ``horizon`` steps from ``env.reset(seed + i)``, σ = 0; and the env steps it took. Falling ends an episode
     early, so a policy that falls loses the progress it would have made."""
     int_at_least(n_episodes, "n_episodes")
     int_at_least(horizon, "horizon")
-    pool = pool or envs.EnvPool(env_id, n_episodes, n_threads=1)
-    r = envs.rollout(pool, policy.with_flat(theta).mean_fn(), horizon, seed, 0.0)
+    pool = pool or rollouts.EnvPool(env_id, n_episodes, n_threads=1)
+    r = rollouts.rollout(pool, policy.with_flat(theta).mean_fn(), horizon, seed, 0.0)
     dt = envs.env_spec(env_id).dt
     return float(r.forward_velocity.sum(axis=1).mean() * dt), r.env_steps
 
@@ -112,7 +112,7 @@ class _Problem:
         self.policy, self.target, self.start, self.a0, self.cfg = policy, target, start, a0, cfg
         self.spec = envs.env_spec(start.env_id)
         self.L, self.n_act = a0.shape[0], a0.size
-        self.pool = envs.EnvPool(start.env_id, cfg.n_episodes, n_threads=1)
+        self.pool = rollouts.EnvPool(start.env_id, cfg.n_episodes, n_threads=1)
 
     def initial(self) -> tuple[np.ndarray, np.ndarray]:
         c = self.cfg

@@ -225,7 +225,7 @@ class GaussianPolicy(torch.nn.Module):
         return flat.reshape(*o.shape[:-1], -1)
 
     def mean_fn(self):
-        """A numpy callable obs (n, d) -> action means (n, k), for ``envs.rollout`` and ``envs.evaluate``."""
+        """A numpy callable obs (n, d) -> action means (n, k), for ``rollouts.rollout`` and ``rollouts.evaluate``."""
 
         def fn(obs):
             with torch.no_grad():
@@ -312,7 +312,7 @@ def task_of(policy: GaussianPolicy, env_id: str | None = None) -> str:
     study's Ant-v5. A given env_id that contradicts the policy's task, or a task whose observation or action
     size does not fit the policy, is a ValueError naming env_id. Taught in notebooks/03_cem_compression.ipynb,
     §1 The target."""
-    from . import envs
+    from . import envs, sim
 
     own = policy.env_id
     if env_id is None:
@@ -320,7 +320,7 @@ def task_of(policy: GaussianPolicy, env_id: str | None = None) -> str:
     elif own is not None and env_id != own:
         raise ValueError(f"env_id={env_id!r} but the policy was trained on {own!r}; leave env_id out to use the "
                          f"policy's task")
-    spec = envs.env_spec(envs.check_env_id(env_id))
+    spec = envs.env_spec(sim.check_env_id(env_id))
     if (spec.obs_dim, spec.act_dim) != (policy.obs_dim, policy.act_dim):
         raise ValueError(f"env_id={env_id!r} has obs_dim={spec.obs_dim} and act_dim={spec.act_dim}, but the policy "
                          f"expects obs_dim={policy.obs_dim} and act_dim={policy.act_dim}: pass the env_id of the "

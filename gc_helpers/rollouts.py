@@ -1,8 +1,9 @@
 """Closed-loop rollouts of a policy in many copies of a task at once, and evaluation on fresh episodes.
 
 Taught in notebooks/02_train_quadratic_agent.ipynb (training episodes) and notebooks/05_line_search_decompression.ipynb
-(evaluation on fresh episodes); ``gc_helpers.envs`` re-exports every name. Rewards, terminations and forward
-velocities are exactly gymnasium's; the copies are stepped on worker threads.
+(evaluation on fresh episodes). Rewards, terminations and forward velocities are exactly gymnasium's; the copies are
+stepped on worker threads with ``sim.step``. Arguments are checked once at the call; ``skip_checks=True`` (as
+``mujoco.rollout`` has it) also drops the per-step checks of the policy's output, for callers that checked.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from . import envs
+from . import envs, sim
 from .checks import check_seed, finite_array, int_at_least, non_negative_float
 
 
@@ -45,12 +46,12 @@ class EnvPool:
     """
 
     def __init__(self, env_id: str, n_envs: int, n_threads: int | None = None):
-        envs.check_env_id(env_id)
+        sim.check_env_id(env_id)
         n_envs = int_at_least(n_envs, "n_envs")
-        n_threads = envs.default_threads() if n_threads is None else n_threads
+        n_threads = sim.default_threads() if n_threads is None else n_threads
         n_threads = int_at_least(n_threads, "n_threads")
         self.env_id = env_id
-        model = envs._model_env(env_id).unwrapped.model
+        model = sim.model_env(env_id).unwrapped.model
         self.datas = [mujoco.MjData(model) for _ in range(int(n_envs))]
         self.n_threads = min(int(n_threads), int(n_envs))
 
@@ -68,6 +69,7 @@ def rollout(
     seed: int,
     noise_std: float = 0.0,
     clip: bool = True,
+    skip_checks: bool = False,
 ) -> Rollouts:
     """Run ``len(pool)`` episodes of at most ``horizon`` steps: a_t = mean_fn(s_t) + noise_std · N(0, I).
 
@@ -77,18 +79,19 @@ def rollout(
     clamps the controls anyway, but gymnasium's control cost charges the unclipped value: ``clip=False`` keeps
     that, as the original study did while training); ``Rollouts.actions`` holds the
     sampled, unclipped a_t whose log-probability the policy gradient needs. Rewards are exactly those of
-    ``env.step(clip(a_t))`` (tests/test_core.py compares with a plain gymnasium loop).
+    ``env.step(clip(a_t))`` (tests/test_core.py compares with a plain gymnasium loop). With ``skip_checks`` the
+    arguments and each step's observations and means are not checked (a caller that checked them, in a hot loop).
     """
-    horizon = int_at_least(horizon, "horizon")
-    noise_std = non_negative_float(noise_std, "noise_std")
-    seed = check_seed(seed)
-    if not callable(mean_fn):
-        raise ValueError(f"mean_fn={mean_fn!r}: must be a callable obs (n, obs_dim) -> means (n, act_dim)")
-    return _rollout(pool, mean_fn, int(horizon), seed, noise_std, clip)
-
-
-def _rollout(pool: EnvPool, mean_fn, horizon: int, seed: int, noise_std: float, clip: bool) -> Rollouts:
-    """``rollout`` after its checks: all envs step together, the ones still alive on worker threads."""
+    if not skip_checks:
+        horizon = int_at_least(horizon, "horizon")
+        noise_std = non_negative_float(noise_std, "noise_std")
+        seed = check_seed(seed)
+        if not isinstance(pool, EnvPool):
+            raise ValueError(f"pool={type(pool).__name__}: must be a rollouts.EnvPool")
+        if not callable(mean_fn):
+            raise ValueError(f"mean_fn={mean_fn!r}: must be a callable obs (n, obs_dim) -> means (n, act_dim)")
+    # all envs step together, the ones still alive on worker threads
+    horizon = int(horizon)
     rng = np.random.default_rng(seed)
     env_id = pool.env_id
     spec = envs.env_spec(env_id)
@@ -101,8 +104,8 @@ def _rollout(pool: EnvPool, mean_fn, horizon: int, seed: int, noise_std: float, 
     terminated = np.zeros(N, dtype=bool)
     starts = [envs.reset_state(env_id, seed + i) for i in range(N)]
     physics = np.stack([s.physics for s in starts])
-    x = np.array([envs._begin(env_id, data, s) for data, s in zip(pool.datas, starts)])
-    current = envs._observations(env_id, physics)
+    x = np.array([sim.load_state(env_id, data, s) for data, s in zip(pool.datas, starts)])
+    current = sim.observations(env_id, physics)
     alive = np.ones(N, dtype=bool)
     after = np.empty_like(physics)
     x_after = np.empty(N)
@@ -110,23 +113,24 @@ def _rollout(pool: EnvPool, mean_fn, horizon: int, seed: int, noise_std: float, 
 
     def step_envs(idx, act):
         for j, i in zip(idx, act):
-            x_after[j], contact[j] = envs._step(env_id, pool.datas[j], i, after[j])
+            x_after[j], contact[j] = sim.step(env_id, pool.datas[j], i, after[j])
 
     for t in range(T):
         idx = np.flatnonzero(alive)
         if idx.size == 0:
             break
-        finite_array(current[idx], f"observations at step {t} (the simulation diverged)")
+        if not skip_checks:
+            finite_array(current[idx], f"observations at step {t} (the simulation diverged)")
         mean = np.asarray(mean_fn(current[idx]), dtype=np.float64)
-        if mean.shape != (idx.size, k) or not np.all(np.isfinite(mean)):
+        if not skip_checks and (mean.shape != (idx.size, k) or not np.all(np.isfinite(mean))):
             raise ValueError(f"mean_fn returned shape {mean.shape} or non-finite values; expected ({idx.size}, {k})")
         act = mean + noise_std * rng.standard_normal(mean.shape)
         obs[idx, t], actions[idx, t], mask[idx, t] = current[idx], act, True
         parts = np.array_split(np.arange(idx.size), min(pool.n_threads, idx.size))
         sent = np.clip(act, spec.act_low, spec.act_high) if clip else act
-        envs._WORKERS.map(step_envs, [(idx[p], sent[p]) for p in parts])
-        step = envs._replay_result(env_id, sent[:, None], np.stack([physics[idx], after[idx]], axis=1),
-                              np.stack([x[idx], x_after[idx]], axis=1), contact[idx, None])
+        sim.WORKERS.map(step_envs, [(idx[p], sent[p]) for p in parts])
+        step = sim.step_result(env_id, sent[:, None], np.stack([physics[idx], after[idx]], axis=1),
+                               np.stack([x[idx], x_after[idx]], axis=1), contact[idx, None])
         rewards[idx, t] = step.reward[:, 0]
         fwd[idx, t] = step.forward_velocity[:, 0]
         physics[idx], x[idx], current[idx] = after[idx], x_after[idx], step.obs[:, 1]

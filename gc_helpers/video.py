@@ -30,7 +30,7 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
-from . import envs
+from . import envs, sim
 from .checks import finite_array, int_at_least, non_negative_float
 from .config import video_dir
 from .overlays import _check_px, add_alpha_bar, add_captions, alpha_colors, check_frames, side_by_side  # noqa: F401
@@ -79,7 +79,7 @@ def _camera(env_id: str, camera) -> Camera | str:
         return CAMERAS[env_id]
     if isinstance(camera, Camera):
         return camera
-    model = envs._model_env(env_id).unwrapped.model
+    model = sim.model_env(env_id).unwrapped.model
     names = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_CAMERA, i) for i in range(model.ncam)]
     if isinstance(camera, str) and camera in names:
         return camera
@@ -101,12 +101,12 @@ def _renderer(env_id: str, height: int, width: int) -> mujoco.Renderer:
         if len(_RENDERERS) >= _MAX_RENDERERS:
             old_key = next(iter(_RENDERERS))
             _RENDERERS.pop(old_key).close()
-        _RENDERERS[key] = mujoco.Renderer(envs._model_env(env_id).unwrapped.model, height=height, width=width)
+        _RENDERERS[key] = mujoco.Renderer(sim.model_env(env_id).unwrapped.model, height=height, width=width)
     return _RENDERERS[key]
 
 
 def _check_size(env_id: str, width, height) -> tuple[int, int]:
-    model = envs._model_env(env_id).unwrapped.model
+    model = sim.model_env(env_id).unwrapped.model
     limits = {"width": model.vis.global_.offwidth, "height": model.vis.global_.offheight}
     for name, value in (("width", width), ("height", height)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 16 <= value <= limits[name]:
@@ -122,7 +122,7 @@ def render_physics(env_id: str, physics, width: int = 320, height: int = 240, ca
     (mjSTATE_FULLPHYSICS). ``camera``: None (a free camera following the torso, per-task defaults in
     ``CAMERAS``), a ``Camera``, or the name of a camera in the model (e.g. "track").
     """
-    spec = envs.env_spec(envs.check_env_id(env_id))
+    spec = envs.env_spec(sim.check_env_id(env_id))
     p = np.asarray(physics, dtype=np.float64)
     if p.ndim == 1:
         p = p[None]
@@ -132,7 +132,7 @@ def render_physics(env_id: str, physics, width: int = 320, height: int = 240, ca
     finite_array(p, "physics")
     width, height = _check_size(env_id, width, height)
     cam = _camera(env_id, camera)
-    model = envs._model_env(env_id).unwrapped.model
+    model = sim.model_env(env_id).unwrapped.model
     data = mujoco.MjData(model)
     renderer = _renderer(env_id, height, width)
     free = None
@@ -143,7 +143,7 @@ def render_physics(env_id: str, physics, width: int = 320, height: int = 240, ca
     torso = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, TORSO)
     frames = np.empty((p.shape[0], height, width, 3), dtype=np.uint8)
     for t, state in enumerate(p):
-        mujoco.mj_setState(model, data, state, envs.FULLPHYSICS)
+        mujoco.mj_setState(model, data, state, sim.FULLPHYSICS)
         mujoco.mj_forward(model, data)
         if free is not None:
             free.lookat[:] = data.xpos[torso]
@@ -211,9 +211,9 @@ def policy_frames(env_id: str, mean_fn: Callable[[np.ndarray], np.ndarray], seed
 
     a_t = mean_fn(s_t) + noise_std · N(0, I); ``mean_fn`` maps (n, obs_dim) to (n, act_dim) (e.g.
     ``policy.mean_fn()``). The env is reset with ``seed``, the noise comes from ``default_rng(seed)`` (as in
-    ``envs.rollout`` for env 0). The clip stops early if the episode terminates (the body fell).
+    ``rollouts.rollout`` for env 0). The clip stops early if the episode terminates (the body fell).
     """
-    spec = envs.env_spec(envs.check_env_id(env_id))
+    spec = envs.env_spec(sim.check_env_id(env_id))
     seed = envs.check_seed(seed)
     steps = int_at_least(steps, "steps")
     noise_std = non_negative_float(noise_std, "noise_std")
@@ -221,7 +221,7 @@ def policy_frames(env_id: str, mean_fn: Callable[[np.ndarray], np.ndarray], seed
         raise ValueError(f"mean_fn={mean_fn!r}: must be a callable obs (n, obs_dim) -> means (n, act_dim)")
     _check_size(env_id, width, height)
     rng = np.random.default_rng(seed)
-    env = envs.make_env(env_id, max_episode_steps=int(steps))
+    env = sim.make_env(env_id, max_episode_steps=int(steps))
     try:
         u = env.unwrapped
         obs, _ = env.reset(seed=seed)
@@ -250,8 +250,8 @@ def policy_frames(env_id: str, mean_fn: Callable[[np.ndarray], np.ndarray], seed
 
 
 def _physics(u) -> np.ndarray:
-    state = np.empty(mujoco.mj_stateSize(u.model, envs.FULLPHYSICS))
-    mujoco.mj_getState(u.model, u.data, state, envs.FULLPHYSICS)
+    state = np.empty(mujoco.mj_stateSize(u.model, sim.FULLPHYSICS))
+    mujoco.mj_getState(u.model, u.data, state, sim.FULLPHYSICS)
     return state
 
 

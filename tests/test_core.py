@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from gc_helpers import config, envs, policies, store
+from gc_helpers import config, envs, policies, rollouts, sim, store
+from gc_helpers.rollouts import EnvPool
 
-ENV_IDS = envs.supported_env_ids()
+ENV_IDS = sim.supported_env_ids()
 
 
 def random_actions(env_id, shape, seed=0):
@@ -25,7 +26,7 @@ def test_replay_matches_env_step(env_id):
     start = envs.reset_state(env_id, 42)
     actions = random_actions(env_id, (2, 15), seed=1)
     r = envs.replay(start, actions)
-    env = envs.make_env(env_id)
+    env = sim.make_env(env_id)
     try:
         for b in range(len(actions)):
             obs, _ = env.reset(seed=42)
@@ -77,9 +78,9 @@ def test_spec_of_ant():
 
 
 def test_rollout_is_reproducible_and_masks_after_the_end():
-    pool = envs.EnvPool("Hopper-v5", 2)
+    pool = rollouts.EnvPool("Hopper-v5", 2)
     fn = lambda obs: np.ones((len(obs), 3))  # noqa: E731  (a policy that makes Hopper fall)
-    a, b = envs.rollout(pool, fn, horizon=60, seed=5, noise_std=0.1), envs.rollout(pool, fn, horizon=60, seed=5,
+    a, b = rollouts.rollout(pool, fn, horizon=60, seed=5, noise_std=0.1), rollouts.rollout(pool, fn, horizon=60, seed=5,
                                                                                    noise_std=0.1)
     assert np.array_equal(a.rewards, b.rewards)
     assert np.all(a.rewards[~a.mask] == 0) and np.all(a.lengths == a.mask.sum(1))
@@ -95,18 +96,18 @@ def _zero_fn(obs):
     [
         (lambda: envs.reset_state("Ant-v4", 0), "env_id"),
         (lambda: envs.env_spec("CartPole-v1"), "env_id"),
-        (lambda: envs.make_env("nope"), "env_id"),
-        (lambda: envs.EnvPool("nope", 1), "env_id"),
+        (lambda: sim.make_env("nope"), "env_id"),
+        (lambda: rollouts.EnvPool("nope", 1), "env_id"),
         (lambda: envs.replay(envs.reset_state("Ant-v5", 0), np.full((1, 3, 8), np.nan)), "NaN"),
         (lambda: envs.replay(envs.reset_state("Ant-v5", 0), np.zeros((1, 3, 7))), "shape"),
         (lambda: envs.replay(envs.reset_state("Ant-v5", 0), np.zeros((1, 0, 8))), "shape"),
         (lambda: envs.replay(envs.reset_state("Ant-v5", 0), np.zeros((1, 3, 8)), n_threads=0), "n_threads"),
         (lambda: envs.advance(envs.reset_state("Ant-v5", 0), np.zeros((2, 3, 8))), "shape"),
-        (lambda: envs.rollout(envs.EnvPool("Ant-v5", 1), _zero_fn, horizon=0, seed=0), "horizon"),
-        (lambda: envs.rollout(envs.EnvPool("Ant-v5", 1), _zero_fn, horizon=5, seed=-1), "seed"),
-        (lambda: envs.rollout(envs.EnvPool("Ant-v5", 1), _zero_fn, horizon=5, seed=0, noise_std=-1), "noise_std"),
-        (lambda: envs.rollout(envs.EnvPool("Ant-v5", 1), lambda o: np.zeros((1, 3)), horizon=5, seed=0), "mean_fn"),
-        (lambda: envs.EnvPool("Ant-v5", 0), "n_envs"),
+        (lambda: rollouts.rollout(EnvPool("Ant-v5", 1), _zero_fn, horizon=0, seed=0), "horizon"),
+        (lambda: rollouts.rollout(EnvPool("Ant-v5", 1), _zero_fn, horizon=5, seed=-1), "seed"),
+        (lambda: rollouts.rollout(EnvPool("Ant-v5", 1), _zero_fn, horizon=5, seed=0, noise_std=-1), "noise_std"),
+        (lambda: rollouts.rollout(rollouts.EnvPool("Ant-v5", 1), lambda o: np.zeros((1, 3)), 5, 0), "mean_fn"),
+        (lambda: rollouts.EnvPool("Ant-v5", 0), "n_envs"),
         (lambda: envs.reset_state("Ant-v5", -1), "seed"),
         (lambda: envs.reset_state("Ant-v5", 1.5), "seed"),
     ],
@@ -332,15 +333,15 @@ def test_root_found_from_the_working_directory(monkeypatch, tmp_path):
     assert config.project_root() == tmp_path.resolve()
 
 
-@pytest.mark.parametrize("env_id", envs.supported_env_ids())
+@pytest.mark.parametrize("env_id", sim.supported_env_ids())
 def test_rollout_equals_a_plain_gymnasium_loop(env_id):
     """Threaded rollouts give exactly the rewards of env.step on the clipped actions, and record the samples."""
     k = envs.env_spec(env_id).act_dim
     mean_fn = lambda o: 2.0 * np.tanh(o[:, :k])  # noqa: E731  (means outside the box on purpose)
     N, T, seed, noise = 3, 40, 3, 0.3
-    r = envs.rollout(envs.EnvPool(env_id, N), mean_fn, T, seed, noise)
+    r = rollouts.rollout(rollouts.EnvPool(env_id, N), mean_fn, T, seed, noise)
     rng = np.random.default_rng(seed)
-    gyms = [envs.make_env(env_id) for _ in range(N)]
+    gyms = [sim.make_env(env_id) for _ in range(N)]
     current = np.stack([e.reset(seed=seed + i)[0] for i, e in enumerate(gyms)])
     alive = np.ones(N, dtype=bool)
     for t in range(T):
@@ -402,7 +403,7 @@ def test_bench_scripts_refuse_bad_seed_lists(script, seeds):
 def test_reward_weights_rebuild_gymnasiums_reward_terms(env_id):
     """notebook 00 §2 computes Ant's reward from envs.reward_weights: each term must equal the env's own."""
     rw = envs.reward_weights(env_id)
-    env = envs.make_env(env_id)
+    env = sim.make_env(env_id)
     env.reset(seed=3)
     a = np.linspace(-0.9, 0.9, env.action_space.shape[0])
     _, reward, _, _, info = env.step(a)
@@ -417,12 +418,12 @@ def test_reward_weights_rebuild_gymnasiums_reward_terms(env_id):
 
 def test_gc_threads_sets_the_worker_threads(monkeypatch):
     monkeypatch.setenv("GC_THREADS", "1")
-    assert envs.default_threads() == 1
+    assert sim.default_threads() == 1
     monkeypatch.setenv("GC_THREADS", "0")
     with pytest.raises(ValueError, match="GC_THREADS"):
-        envs.default_threads()
+        sim.default_threads()
     monkeypatch.setenv("GC_THREADS", "two")
     with pytest.raises(ValueError, match="GC_THREADS"):
-        envs.default_threads()
+        sim.default_threads()
     monkeypatch.delenv("GC_THREADS")
-    assert 1 <= envs.default_threads() <= 8
+    assert 1 <= sim.default_threads() <= 8

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gc_helpers import decompression as dc
-from gc_helpers import envs
+from gc_helpers import rollouts
 from gc_helpers.policies import Normalizer, make_policy
 
 ENV = "Ant-v5"
@@ -55,7 +55,7 @@ def test_line_search_beta_zero_is_the_start_policy(linear_policy):
     d = rng.normal(size=linear_policy.n_params)
     before = linear_policy.flat()
     ls = dc.line_search(linear_policy, d, [0.0, 0.3], 0.5, ENV, n_episodes=3, horizon=30, seed=5, label="t")
-    base = envs.evaluate(ENV, linear_policy.mean_fn(), 3, 30, 5)
+    base = rollouts.evaluate(ENV, linear_policy.mean_fn(), 3, 30, 5)
     assert ls.returns[0] == base.mean_return
     assert ls.returns[1] != base.mean_return
     assert ls.best_beta in (0.0, 0.3) and len(ls.evaluations) == 2
@@ -70,17 +70,17 @@ def test_line_search_moves_along_the_unit_direction(linear_policy):
     d = np.zeros(linear_policy.n_params)
     d[3] = 7.0  # only the norm-free direction matters
     seen = []
-    orig = envs.evaluate
+    orig = rollouts.evaluate
 
     def spy(env_id, mean_fn, *a, **k):
         seen.append(mean_fn(np.ones((1, 27)) * 0.3))
         return orig(env_id, mean_fn, *a, **k)
 
-    envs.evaluate, saved = spy, envs.evaluate
+    rollouts.evaluate, saved = spy, rollouts.evaluate
     try:
         dc.line_search(linear_policy, d, [1.0], 2.0, ENV, n_episodes=1, horizon=2)
     finally:
-        envs.evaluate = saved
+        rollouts.evaluate = saved
     moved = linear_policy.with_flat(theta0 + 2.0 * np.eye(linear_policy.n_params)[3])
     assert np.allclose(seen[0], moved.mean_fn()(np.ones((1, 27)) * 0.3))
 
@@ -98,7 +98,7 @@ def test_behaviour_cloning_recovers_a_linear_expert(linear_policy):
 
 def test_reinforce_direction_matches_a_direct_sum(linear_policy):
     g = dc.reinforce_direction(linear_policy, ENV, 25, seed=4)
-    r = envs.rollout(envs.EnvPool(ENV, 1), linear_policy.mean_fn(), 25, 4, linear_policy.sigma)
+    r = rollouts.rollout(rollouts.EnvPool(ENV, 1), linear_policy.mean_fn(), 25, 4, linear_policy.sigma)
     n = int(r.lengths[0])
     direct = np.zeros(linear_policy.n_params)
     rew = r.rewards[0, :n]
@@ -141,7 +141,7 @@ def test_iterated_decompression_line_search_picks_the_best_beta(linear_policy):
 
     def fake_eval(policy):  # best return exactly halfway to w_last
         r = -float(np.linalg.norm(policy.flat() - target_point))
-        return envs.Evaluation(r, 0.0, 1000.0, 0.0, np.array([r]), np.array([1000]), 0.0, 1000)
+        return rollouts.Evaluation(r, 0.0, 1000.0, 0.0, np.array([r]), np.array([1000]), 0.0, 1000)
 
     rounds = dc.iterated_decompression(linear_policy, w_last, lambda p, t: t, 1, evaluate=fake_eval,
                                        betas=[0.25, 0.5, 1.0])

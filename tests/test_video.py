@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from gc_helpers import envs, video
+from gc_helpers import envs, rollouts, video
 
 W, H = 64, 48
 ENV = "Ant-v5"
@@ -61,7 +61,7 @@ def test_policy_frames_matches_rollout():
 
     c = video.policy_frames(ENV, mean_fn, seed=3, steps=3, noise_std=0.1, width=W, height=H)
     assert c.frames.shape == (4, H, W, 3) and c.actions.shape == (3, k)
-    r = envs.rollout(envs.EnvPool(ENV, 1), mean_fn, horizon=3, seed=3, noise_std=0.1)
+    r = rollouts.rollout(rollouts.EnvPool(ENV, 1), mean_fn, horizon=3, seed=3, noise_std=0.1)
     np.testing.assert_array_equal(c.actions, r.actions[0])
     np.testing.assert_array_equal(c.rewards, r.rewards[0])
     np.testing.assert_array_equal(c.forward_velocity, r.forward_velocity[0])
@@ -220,11 +220,11 @@ def _zeros(obs):
         (lambda s: envs.obs_from_physics(ENV, np.full((2, s.physics.size), np.nan)), "physics has 60 non-finite"),
         (lambda s: envs.obs_from_physics(ENV, np.zeros((2, 5))), "physics has shape"),
         (lambda s: envs.obs_from_physics(ENV, np.zeros((0, s.physics.size))), "physics is empty"),
-        (lambda s: envs.evaluate(ENV, _zeros, n_episodes=0), "n_episodes"),
-        (lambda s: envs.evaluate(ENV, _zeros, n_episodes=-2), "n_episodes"),
-        (lambda s: envs.evaluate(ENV, _zeros, n_episodes=1, horizon=0), "horizon"),
-        (lambda s: envs.rollout(envs.EnvPool(ENV, 1), _zeros, horizon=3, seed=0, noise_std=np.nan), "noise_std"),
-        (lambda s: envs.rollout(envs.EnvPool(ENV, 1), "policy", horizon=3, seed=0), "mean_fn"),
+        (lambda s: rollouts.evaluate(ENV, _zeros, n_episodes=0), "n_episodes"),
+        (lambda s: rollouts.evaluate(ENV, _zeros, n_episodes=-2), "n_episodes"),
+        (lambda s: rollouts.evaluate(ENV, _zeros, n_episodes=1, horizon=0), "horizon"),
+        (lambda s: rollouts.rollout(rollouts.EnvPool(ENV, 1), _zeros, 3, 0, noise_std=np.nan), "noise_std"),
+        (lambda s: rollouts.rollout(rollouts.EnvPool(ENV, 1), "policy", horizon=3, seed=0), "mean_fn"),
     ],
 )
 def test_non_finite_or_empty_inputs_are_named(start, call, match):

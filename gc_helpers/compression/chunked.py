@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from .. import envs
+from .. import envs, sim
 from ..checks import int_at_least, positive_float
 from ..policies import GaussianPolicy, check_sigma, task_of
 from .incremental import IncrementalSpan
@@ -154,7 +154,7 @@ class _Growth:
         self.rec = {"lengths": [], "curve": [], "curve_lbfgs": [], "seconds": [], "env_steps": []}
         self.t0 = time.perf_counter()
 
-    def commit(self, ti: int, A: np.ndarray, rep: envs.Replay, G):
+    def commit(self, ti: int, A: np.ndarray, rep: sim.Replay, G):
         """Keep the chunk A (c, k) of trajectory ti: its gradients G join the span, the state moves on."""
         tr, c = self.trajs[ti], len(A)
         if rep.terminated[0, :c].any():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import envs
+from .. import envs, sim
 from ..checks import check_seed
 from .span import check_vector, null_cosine, span_cosine
 
@@ -47,7 +47,7 @@ def random_action_compressibility(score_fn: Callable, target, env_id: str, lengt
         raise ValueError(f"lengths={lengths!r}: must be a non-empty list of integers >= 1")
     if np.any(L > w.size):
         raise ValueError(f"lengths={lengths!r}: must not exceed the number of parameters P={w.size}")
-    spec = envs.env_spec(envs.check_env_id(env_id))
+    spec = envs.env_spec(sim.check_env_id(env_id))
     rng = np.random.default_rng(check_seed(seed))
     n = int(L.max())
     actions = rng.uniform(spec.act_low, spec.act_high, (n, spec.act_dim))

@@ -16,22 +16,22 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import envs
+from .. import envs, sim
 from ..policies import GaussianPolicy
 from .geometry import mean_jacobian
 from .incremental import IncrementalSpan
 
 
-def sub_replay(rep: envs.Replay, rows, n_steps: int | None = None) -> envs.Replay:
+def sub_replay(rep: sim.Replay, rows, n_steps: int | None = None) -> sim.Replay:
     """The replays ``rows`` of ``rep``, cut to their first ``n_steps`` steps (obs and physics keep one more).
     Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     steps = slice(None) if n_steps is None else slice(n_steps)
     states = slice(None) if n_steps is None else slice(n_steps + 1)
-    return envs.Replay(*(getattr(rep, f)[rows, states if f in ("obs", "physics") else steps]
-                         for f in envs.Replay.__dataclass_fields__))
+    return sim.Replay(*(getattr(rep, f)[rows, states if f in ("obs", "physics") else steps]
+                         for f in sim.Replay.__dataclass_fields__))
 
 
-def take(rep: envs.Replay, i: int) -> envs.Replay:
+def take(rep: sim.Replay, i: int) -> sim.Replay:
     """Replay ``i`` of a batch, kept as a batch of one.
     Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     return sub_replay(rep, slice(i, i + 1))
@@ -56,11 +56,11 @@ class Scorer:
         self.env_steps = 0
         self.future_weight, self.safety = future_weight, safety
 
-    def replay(self, state: envs.StartState, A: np.ndarray) -> envs.Replay:
+    def replay(self, state: envs.StartState, A: np.ndarray) -> sim.Replay:
         self.env_steps += A.shape[0] * A.shape[1]
         return envs.replay(state, A, n_threads=self.n_threads)
 
-    def __call__(self, state: envs.StartState, A: np.ndarray) -> tuple[np.ndarray, envs.Replay, torch.Tensor]:
+    def __call__(self, state: envs.StartState, A: np.ndarray) -> tuple[np.ndarray, sim.Replay, torch.Tensor]:
         """(scores (B,), the replays cut to the chunk, the chunk's per-step gradients (B, c, P))."""
         coast = np.zeros((A.shape[0], self.safety, A.shape[2]))  # a chunk must leave a way to carry on
         rep = self.replay(state, np.concatenate([A, coast], axis=1) if self.safety else A)

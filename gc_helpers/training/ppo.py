@@ -40,7 +40,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from .. import envs
+from .. import envs, rollouts, sim
 from ..checks import check_seed, finite_array, int_at_least, positive_float
 from ..compression.probes import Compressibility, random_action_compressibility  # noqa: F401  (notebook 06)
 from .configs import ConfigFields, in_range
@@ -103,7 +103,7 @@ class PPOConfig(ConfigFields):
     n_threads: int = 1  # torch threads (1 is fastest for 64×64 nets)
 
     def __post_init__(self):
-        envs.check_env_id(self.env_id)
+        sim.check_env_id(self.env_id)
         for name in ("total_steps", "n_envs", "n_steps", "epochs", "minibatch_size", "horizon", "checkpoint_every",
                      "n_threads"):
             int_at_least(getattr(self, name), name, 1)
@@ -311,7 +311,7 @@ def load_ppo_run(name_or_path, **expect) -> Run:
 
 
 def evaluate_ppo(run: Run, j: int = -1, n_episodes: int = 10, horizon: int = 1000, seed: int = 10_000,
-                 noise_std: float = 0.0) -> envs.Evaluation:
+                 noise_std: float = 0.0) -> rollouts.Evaluation:
     """Return of checkpoint ``j`` acting deterministically (a = squash(μ(s))), as ``evaluate_run`` with one noise
     level. Taught in notebooks/06_ppo.ipynb, §4."""
     return evaluate_run(run, n_episodes, horizon, seed, {"eval": noise_std}, j)["eval"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .. import envs
+from .. import envs, sim
 from ..policies import flat_parameters, load_flat_parameters
 
 POLICY_KIND = "tanh_gaussian_mlp"
@@ -152,7 +152,7 @@ class TanhGaussianPolicy:
                                  self.actor.log_std, self.act_low, self.act_high)
 
     def mean_fn(self):
-        """obs (n, d) -> the deterministic action squash(μ(s)), for envs.evaluate / envs.rollout (noise_std=0)."""
+        """obs (n, d) -> the deterministic action squash(μ(s)), for rollouts.evaluate / .rollout (noise_std=0)."""
 
         def fn(obs):
             with torch.no_grad():
@@ -209,7 +209,7 @@ class ParallelEnvs:
     Taught in notebooks/06_ppo.ipynb, §3."""
 
     def __init__(self, env_id, n, horizon, seed):
-        self.envs = [envs.make_env(env_id, max_episode_steps=horizon) for _ in range(n)]
+        self.envs = [sim.make_env(env_id, max_episode_steps=horizon) for _ in range(n)]
         self.obs = np.stack([e.reset(seed=seed + i)[0] for i, e in enumerate(self.envs)])
         for i, e in enumerate(self.envs):
             e.action_space.seed(seed + i)

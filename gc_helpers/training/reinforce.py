@@ -34,7 +34,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from .. import envs
+from .. import envs, rollouts, sim
 from ..checks import check_seed, int_at_least, positive_float
 from ..policies import KINDS, Normalizer, describe, make_policy
 from .configs import ConfigFields, in_range
@@ -79,7 +79,7 @@ class TrainConfig(ConfigFields):
     norm_horizon: int = 100  # steps of each of those episodes
     seed: int = 0  # policy init, env resets and exploration noise
     n_threads: int = 1  # torch threads for the gradient computation
-    clip_actions: bool = True  # env gets actions clipped to the box (False: raw, as the study; see envs.rollout)
+    clip_actions: bool = True  # env gets actions clipped to the box (False: raw, as the study; see rollouts.rollout)
 
     def __post_init__(self):
         _check_env(self.env_id)
@@ -124,7 +124,7 @@ class TrainConfig(ConfigFields):
 
 def _check_env(env_id):
     """A supported MuJoCo task with a Box action space, or a ValueError saying what is wrong."""
-    if env_id in envs.supported_env_ids():
+    if env_id in sim.supported_env_ids():
         return env_id
     import gymnasium as gym
 
@@ -137,7 +137,7 @@ def _check_env(env_id):
         if not isinstance(space, gym.spaces.Box):
             raise ValueError(f"env_id={env_id!r} has action space {space}; REINFORCE with a Gaussian policy needs "
                              f"a Box (continuous) action space")
-    raise ValueError(f"env_id={env_id!r} is not supported; allowed: {', '.join(envs.supported_env_ids())}")
+    raise ValueError(f"env_id={env_id!r} is not supported; allowed: {', '.join(sim.supported_env_ids())}")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -229,19 +229,19 @@ def surrogate_loss(logp: torch.Tensor, mask: torch.Tensor, adv: torch.Tensor, rh
 
 
 def fit_normalizer(env_id: str, n_episodes: int = 100, horizon: int = 100, seed: int = 0,
-                   pool: envs.EnvPool | None = None) -> tuple[Normalizer, int]:
+                   pool: rollouts.EnvPool | None = None) -> tuple[Normalizer, int]:
     """Observation mean/std from ``n_episodes`` uniform-random-action episodes of ``horizon`` steps (the study's
     recipe), and the env steps it took. ``n_episodes=0`` gives the identity normaliser.
 
     Taught in notebooks/02_train_quadratic_agent.ipynb, §1."""
-    spec = envs.env_spec(envs.check_env_id(env_id))
+    spec = envs.env_spec(sim.check_env_id(env_id))
     int_at_least(n_episodes, "n_episodes", 0)
     int_at_least(horizon, "horizon", 1)
     if n_episodes == 0:
         return Normalizer.identity(spec.obs_dim), 0
     rng = np.random.default_rng(check_seed(seed))
-    pool = pool if pool is not None and len(pool) == n_episodes else envs.EnvPool(env_id, n_episodes)
-    r = envs.rollout(pool, lambda obs: rng.uniform(spec.act_low, spec.act_high, (len(obs), spec.act_dim)),
+    pool = pool if pool is not None and len(pool) == n_episodes else rollouts.EnvPool(env_id, n_episodes)
+    r = rollouts.rollout(pool, lambda obs: rng.uniform(spec.act_low, spec.act_high, (len(obs), spec.act_dim)),
                      horizon, seed=seed, noise_std=0.0)
     return Normalizer.fit(r.obs[r.mask]), r.env_steps
 
@@ -253,7 +253,8 @@ def iteration_seed(seed: int, iteration: int, n_envs: int) -> int:
 
 
 def train_reinforce(config: TrainConfig = TrainConfig(), callback: Callable[[Progress], object] | None = None,
-                    pool: envs.EnvPool | None = None, verbose: bool = False, path=None, save_every: int = 25) -> Run:
+                    pool: rollouts.EnvPool | None = None, verbose: bool = False, path=None,
+                    save_every: int = 25) -> Run:
     """Train a Gaussian policy with REINFORCE (the module docstring); returns the Run (saved only with ``path``).
 
     ``callback(progress)`` is called after every outer iteration (a tqdm bar, a live plot); if it returns
@@ -276,14 +277,14 @@ def train_reinforce(config: TrainConfig = TrainConfig(), callback: Callable[[Pro
         else:
             opt = torch.optim.Adam(params, lr=c.lr, betas=c.betas)
         if pool is None or pool.env_id != c.env_id or len(pool) != c.n_envs:
-            pool = envs.EnvPool(c.env_id, c.n_envs)
+            pool = rollouts.EnvPool(c.env_id, c.n_envs)
         rec.start(lambda: {**describe(policy), "sigma": c.sigma_trained}, policy.flat())
 
         for it in range(c.n_iterations):
             # ALGO: sample a batch of n_envs episodes with the current policy (σ fixed within the batch)
             sigma = c.sigma_at(it)
             policy.sigma = sigma
-            r = envs.rollout(pool, policy.mean_fn(), c.horizon, iteration_seed(c.seed, it, c.n_envs), sigma,
+            r = rollouts.rollout(pool, policy.mean_fn(), c.horizon, iteration_seed(c.seed, it, c.n_envs), sigma,
                              clip=c.clip_actions)
             steps += r.env_steps
             obs, act, mask = torch.as_tensor(r.obs), torch.as_tensor(r.actions), torch.as_tensor(r.mask)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import envs
+from .. import rollouts
 from ..policies import from_description
 from .ppo_core import tanh_gaussian_policy
 
@@ -199,18 +199,18 @@ def evaluate_run(run: Run, n_episodes: int = 20, horizon: int = 1000, seed: int 
                  sigmas: dict | None = None, iteration: int = -1) -> dict:
     """Evaluate checkpoint ``iteration`` on ``n_episodes`` episodes of ``horizon`` steps of the run's task, acting
     with the policy's mean plus Gaussian noise of each std in ``sigmas`` ({label: std}; default: σ as trained
-    ("sigma_trained", REINFORCE only) and σ = 0 ("sigma_0")). Returns {label: envs.Evaluation}.
+    ("sigma_trained", REINFORCE only) and σ = 0 ("sigma_0")). Returns {label: rollouts.Evaluation}.
 
     Taught in notebooks/02_train_quadratic_agent.ipynb, §3."""
     policy = policy_at(run, iteration)
     if sigmas is None:
         sigmas = {"sigma_trained": policy.sigma, "sigma_0": 0.0} if hasattr(policy, "sigma") else {"sigma_0": 0.0}
-    pool = envs.EnvPool(run.env_id, n_episodes)
-    return {label: envs.evaluate(run.env_id, policy.mean_fn(), n_episodes, horizon, seed, float(s), pool=pool)
+    pool = rollouts.EnvPool(run.env_id, n_episodes)
+    return {label: rollouts.evaluate(run.env_id, policy.mean_fn(), n_episodes, horizon, seed, float(s), pool=pool)
             for label, s in sigmas.items()}
 
 
-def evaluation_dict(ev: envs.Evaluation) -> dict:
+def evaluation_dict(ev: rollouts.Evaluation) -> dict:
     """The JSON-able summary of an Evaluation that a run stores.
     Taught in notebooks/02_train_quadratic_agent.ipynb, §3."""
     return {"mean_return": ev.mean_return, "stderr": ev.stderr, "mean_length": ev.mean_length,
@@ -221,5 +221,5 @@ def evaluation_dict(ev: envs.Evaluation) -> dict:
 def with_evaluation(run: Run, evaluations: dict) -> Run:
     """A copy of ``run`` whose ``evaluation`` also holds ``evaluations`` ({label: Evaluation or dict}).
     Taught in notebooks/02_train_quadratic_agent.ipynb, §3."""
-    ev = {k: (evaluation_dict(v) if isinstance(v, envs.Evaluation) else dict(v)) for k, v in evaluations.items()}
+    ev = {k: (evaluation_dict(v) if isinstance(v, rollouts.Evaluation) else dict(v)) for k, v in evaluations.items()}
     return dataclasses.replace(run, evaluation={**run.evaluation, **ev})
