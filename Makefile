@@ -2,6 +2,7 @@
 # make test        – lint, unit tests, every notebook executed on the fast preset, student versions generated and checked
 # make lab         – open the notebooks in JupyterLab for class (the class preset unless GC_PRESET says otherwise)
 # make student     – write the student notebooks (solutions removed, checks kept) to student/
+# make grade SUBMISSIONS=<folder> – run every student's submitted notebooks, one CSV row per exercise (grades.csv)
 # make site        – the course website from the student notebooks executed on the class preset (out/site/html)
 # make times       – measure per-notebook and per-cell run times of a preset (PRESET=class by default)
 # make regenerate NAME=runs/ant_quad_sgd – recompute one shipped artifact in data/ with its recorded command
@@ -13,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PRESET ?= class
 
-.PHONY: install run run-class run-full test test-fast lab student site times regenerate manifest strip bench clean
+.PHONY: install run run-class run-full test test-fast lab student grade site times regenerate manifest strip bench clean
 
 install: $(STAMP)
 
@@ -45,6 +46,10 @@ lab: $(STAMP)
 
 student: $(STAMP)
 	$(BIN)/python tools/assign.py --out student
+
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "SUBMISSIONS=<folder with one sub-folder of notebooks per student> is required"; exit 2; }
+	$(BIN)/python tools/grade.py $(SUBMISSIONS) $(if $(OUT),--out $(OUT)) $(GRADE_ARGS)
 
 site: $(STAMP)
 	$(BIN)/python tools/site.py
