@@ -14,6 +14,17 @@ from .core import Case, CheckResult, check
 
 ENV_ID = "Ant-v5"
 
+VELOCITY_HINTS = [
+    "a velocity is a displacement over the time it took. Which two positions bound one step, and how long does ONE "
+    "env step last (an action is held for several physics steps)?",
+    "v_t = (x after step t − x before step t) / Δt, with Δt = frame_skip × the physics time step: the duration of "
+    "one env step printed in §3, not of one physics step."]
+REWARD_HINTS = [
+    "which terms depend on the step's torques, which on the state after it? The alive bonus is paid only while the "
+    "robot is healthy, and the control cost is a sum over the 8 torques of ONE step.",
+    "r_t = w_f·v_t + h·[healthy after step t] − w_c·Σ_i a_t,i² − c_t, with the weights printed in §3; healthy is a "
+    "boolean per step (1 or 0)."]
+
 
 def _episode(seed: int, steps: int, sigma: float):
     """Random actions N(0, σ²) clipped to the action box, replayed from reset(seed): (actions, Replay, x positions)."""
@@ -53,8 +64,7 @@ def check_forward_velocity(fn) -> CheckResult:
         cases.append(Case(name, (x[:, 0], x[:, 1], dt)))
         table[steps] = replay.forward_velocity[0]
     return check("Exercise 0.1 (forward velocity)", fn, _recorded(table), cases,
-                 hint="velocity = (x after the step - x before it) / dt, with dt the duration of ONE env step "
-                      "(frame_skip × the physics time step), not of one physics step.")
+                 hint=VELOCITY_HINTS)
 
 
 def check_step_reward(fn) -> CheckResult:
@@ -66,5 +76,4 @@ def check_step_reward(fn) -> CheckResult:
         cases.append(Case(name, (r.forward_velocity[0], r.healthy[0], a, r.contact_cost[0])))
         table[steps] = r.reward[0]
     return check("Exercise 0.2 (Ant's reward from its parts)", fn, _recorded(table), cases,
-                 hint="reward_t = 1·v_t + 1·[healthy after step t] - 0.5·Σ_i a_t,i² - contact_cost_t; "
-                      "healthy is a bool array (use it as 0/1), the control cost sums over the 8 actions of a step.")
+                 hint=REWARD_HINTS)

@@ -13,11 +13,11 @@ from .. import pg_theory as pg
 from .core import Case, CheckResult, check
 
 
-def _checker(exercise: str, reference, cases, doc: str, hint: str):
+def _checker(exercise: str, reference, cases, doc: str, hint, slips=()):
     """A checker for one exercise: ``checker(fn)`` compares ``fn`` with ``reference`` on ``cases()``."""
 
     def run(fn) -> CheckResult:
-        return check(exercise, fn, reference, cases(), hint=hint)
+        return check(exercise, fn, reference, cases(), hint=hint, slips=slips)
 
     run.__doc__ = doc
     return run
@@ -39,7 +39,10 @@ def _log_prob_cases() -> list[Case]:
 check_log_prob = _checker(
     "Exercise 1.1 (Gaussian log-probability)", pg.gaussian_log_prob, _log_prob_cases,
     doc="Exercise 1.1 (§4): log N(a; mean, σ² I), summed over the action axis.",
-    hint="-||a - mean||² / (2σ²) - m log σ - (m/2) log 2π, summed over the LAST axis only (m = a.shape[-1]).")
+    hint=["the density of m independent coordinates is a product, so its log is a sum over the action axis; "
+          "the leading axes are separate samples.",
+          "log N = −‖a − mean‖² / (2σ²) − m log σ − (m/2) log 2π, the squared norm over the LAST axis only, "
+          "with m the length of that axis."])
 
 
 def _score_cases() -> list[Case]:
@@ -55,9 +58,15 @@ def _score_cases() -> list[Case]:
 
 check_score = _checker(
     "Exercise 1.2 (Gaussian score)", pg.gaussian_score_closed_form, _score_cases,
-    doc="Exercise 1.2 (§4): ∇_W log N(a; Wφ, σ² I) = σ⁻² (a − Wφ) φᵀ, batched over leading axes.",
-    hint="residual r = (a - phi @ W.T) / sigma**2 of shape (..., m); the score is the outer product "
-         "r[..., :, None] * phi[..., None, :] of shape (..., m, d). Mind the sign and the σ⁻².")
+    doc="Exercise 1.2 (§4): ∇_W log N(a; Wφ, σ² I), derived by the student, batched over leading axes.",
+    hint=["only the squared distance ‖a − Wφ‖²/(2σ²) of the log-density depends on W. Differentiate it with the "
+          "chain rule through the mean Wφ: what is ∂(Wφ)_j/∂W_jk? Mind the minus sign in front of the distance.",
+          "∇_W log π = σ⁻² (a − Wφ) φᵀ: per sample an m × d outer product of the residual (a − Wφ)/σ² "
+          "(length m) with φ (length d)."],
+    slips=[("the sign is flipped: the log-density falls as a moves away from the mean Wφ, so its gradient points "
+            "from Wφ towards a.", lambda W, phi, a, sigma: -pg.gaussian_score_closed_form(W, phi, a, sigma)),
+           ("the σ⁻² is missing: the distance term is divided by 2σ².",
+            lambda W, phi, a, sigma: sigma**2 * pg.gaussian_score_closed_form(W, phi, a, sigma))])
 
 
 def _rtg_cases() -> list[Case]:
@@ -72,7 +81,9 @@ def _rtg_cases() -> list[Case]:
 check_reward_to_go = _checker(
     "Exercise 1.3 (reward-to-go)", pg.reward_to_go, _rtg_cases,
     doc="Exercise 1.3 (§6): G_t = Σ_{t' ≥ t} r_t' along the last axis.",
-    hint="G_t includes r_t itself (t' ≥ t) and sums to the END: a cumsum of the reversed rewards, reversed back.")
+    hint=["G_t includes r_t itself (t' ≥ t) and runs to the END of the episode, not from its start.",
+          "G_t = r_t + G_{t+1}, with G after the last step 0: a cumulative sum taken from the last step "
+          "backwards."])
 
 
 def _reinforce_cases() -> list[Case]:
@@ -93,8 +104,10 @@ check_reinforce = _checker(
     "Exercise 1.4 (REINFORCE with reward-to-go and a baseline)",
     lambda scores, rewards, baseline: _reinforce_reference(scores, rewards, baseline=baseline), _reinforce_cases,
     doc="Exercise 1.4 (§6): one REINFORCE gradient per trajectory, Σ_t score_t (G_t − b_t), shape (N, P).",
-    hint="G = reward-to-go of rewards (N, T); weight each step's score (N, T, P) by G_t - b_t (baseline has shape "
-         "(T, 1)) and sum over the time axis only: result (N, P).")
+    hint=["each step's score is weighted by what followed it, minus that step's baseline; the result is one "
+          "gradient per trajectory, so only the time axis is summed.",
+          "ĝ_i = Σ_t g_it (G_it − b_t), with G the reward-to-go of Exercise 1.3 (N × T) and b_t of shape T × 1: "
+          "scores N × T × P in, N × P out."])
 
 
 def _weights_cases() -> list[Case]:
@@ -111,5 +124,7 @@ def _weights_cases() -> list[Case]:
 check_log_weights = _checker(
     "Exercise 1.5 (trajectory importance weights)", pg.trajectory_log_weights, _weights_cases,
     doc="Exercise 1.5 (§8): log w(τ) = Σ_t log π_new(a_t|s_t) − log π_old(a_t|s_t), shape (N,).",
-    hint="phi = pg.lq_features(states); the means are phi @ W.T; take log π_new − log π_old per step (new policy "
-         "in the numerator) and sum over the time axis: one number per trajectory.")
+    hint=["the dynamics cancel in p_new(τ)/p_old(τ): only the policy's factors are left, one per step, and the "
+          "log turns their product into a sum. The new policy is in the numerator.",
+          "log w(τ) = Σ_t [log N(a_t; W_new φ(s_t), σ²) − log N(a_t; W_old φ(s_t), σ²)], with φ the LQ task's "
+          "features (§3) and your log-density of Exercise 1.1: one number per trajectory."])

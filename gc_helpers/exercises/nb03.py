@@ -53,16 +53,44 @@ def _with_fresh_rng(fn):
     return run
 
 
+def _cem_slips(reference):
+    """Known wrong iterations, named when the student's output matches one."""
+
+    def floored(mean, std, peak, population, elites, seed):  # max(std, 1e-6) instead of std + 1e-6
+        new_mean, new_std, best_x, best_score = _with_fresh_rng(reference)(mean, std, peak, population, elites, seed)
+        return new_mean, np.maximum(new_std - 1e-6, 1e-6), best_x, best_score
+
+    def scored_unclipped(mean, std, peak, population, elites, seed):
+        rng = np.random.default_rng(seed)
+        X = mean + std * rng.standard_normal((population, *np.shape(mean)))
+        X[0] = mean
+        s = _peak_score(peak)(X)
+        X = np.clip(X, -1.0, 1.0)
+        order = np.argsort(-s)
+        elite = X[order[:elites]]
+        return elite.mean(0), elite.std(0) + 1e-6, X[order[0]], float(s[order[0]])
+
+    return [("your new std is floored at 1e-6 (the larger of the std and 1e-6); the package ADDS 1e-6 to it (an "
+             "offset, as the text says), which changes every std by 1e-6 and so every later sample.", floored),
+            ("the candidates are scored before they are clipped: the score must be that of the action sequence "
+             "that will be played, inside the box.", scored_unclipped)]
+
+
 def check_cem_iteration(fn):
     """Check ``fn(mean, std, score, population, elites, rng, low=-1.0, high=1.0)`` against
     ``compression.cem.cem_iteration`` on random means, spreads and population sizes (notebook 03, §3)."""
     from ..compression import cem
 
-    hint = ("draw X = mean + std · rng.standard_normal((population, *mean.shape)) in ONE call, set X[0] = mean, "
-            "clip X to [low, high] BEFORE scoring, and refit to the `elites` candidates with the HIGHEST scores: "
-            "new mean = their mean, new std = their std + 1e-6; return (new_mean, new_std, best_x, best_score)")
+    hint = ["four steps in order: sample the whole population around the mean (candidate 0 is the mean itself), "
+            "clip every candidate to the box BEFORE scoring it, score, and refit to the elites with the HIGHEST "
+            "scores.",
+            "X_i = mean + std ⊙ z_i with all z_i drawn in ONE standard-normal call of shape (population, *the "
+            "mean's shape); X_0 = mean; clip to [low, high]; new mean and new std = the mean and the std over the "
+            "elites, plus 1e-6 on the std (an offset); return the new mean, the new std, the best candidate and "
+            "its score."]
     student = _with_fresh_rng(fn) if callable(fn) else fn
-    result = check(CEM_EXERCISE, student, _with_fresh_rng(cem.cem_iteration), _cem_cases(), hint=hint)
+    result = check(CEM_EXERCISE, student, _with_fresh_rng(cem.cem_iteration), _cem_cases(), hint=hint,
+                   slips=_cem_slips(cem.cem_iteration))
     # later cells call the result with the iteration's own signature: the student's function or the reference
     return dataclasses.replace(result, fn=fn if result.passed else cem.cem_iteration)
 
@@ -93,6 +121,20 @@ def check_chunk_gain(fn):
     columns) against ``compression.span.chunk_gain`` (notebook 03, §5)."""
     from ..compression import span
 
-    hint = ("take out of G its part in the prefix span (G − Q Qᵀ G), make the result orthonormal (np.linalg.qr or "
-            "an SVD), and return ‖Uᵀ w‖² / ‖w‖²: the fraction of ‖w‖² that the NEW directions add")
-    return check(GAIN_EXERCISE, fn, span.chunk_gain, _gain_cases(), hint=hint, rtol=1e-6, atol=1e-9)
+    hint = ["cos² of w with a span is the squared length of w's projection on it, over ‖w‖². Split the span of "
+            "prefix + chunk into the prefix's span and the part of the chunk orthogonal to it: projections on "
+            "orthogonal subspaces add in squared length (Pythagoras).",
+            "gain = ‖Uᵀw‖² / ‖w‖², with U an orthonormal basis of (I − QQᵀ)G: the chunk's gradients with their "
+            "part in the prefix's span removed, then made orthonormal (a QR or an SVD)."]
+
+    def not_orthogonalised(Q, w, G):
+        U = np.linalg.qr(G)[0]
+        return float(np.sum((U.T @ w) ** 2) / (w @ w))
+
+    def not_normalised(Q, w, G):
+        return span.chunk_gain(Q, w, G) * float(w @ w)
+
+    slips = [("the chunk's gradients still overlap the prefix's span, so the part of w the prefix already "
+              "explains is counted twice: remove it before measuring the gain.", not_orthogonalised),
+             ("a gain is a fraction of cos²: divide the squared length by ‖w‖².", not_normalised)]
+    return check(GAIN_EXERCISE, fn, span.chunk_gain, _gain_cases(), hint=hint, rtol=1e-6, atol=1e-9, slips=slips)
