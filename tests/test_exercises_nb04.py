@@ -61,12 +61,37 @@ def test_wrong_alphas_fail(wrong):
     assert nb04.ALPHA_EXERCISE in r.message
 
 
+def test_alpha_from_g_transposed_is_named_as_a_slip():
+    r = nb04.check_best_alpha(_alpha_not_solved)
+    assert "known slip" in r.message and "orthonormal" in r.message
+
+
+def test_the_reference_cosine_is_the_one_the_searches_score():
+    """The exercise's cosine comes from cem.batch_cosines (span_gains), the score every search ranks by; it agrees
+    with the least-squares projection on the cases."""
+    import torch
+
+    from gc_helpers.compression.cem import batch_cosines
+
+    for case in nb04._alpha_cases():
+        G, w = case.args
+        want = float(batch_cosines(torch.as_tensor(G.T[None].copy()), torch.as_tensor(w / np.linalg.norm(w)),
+                                   "exact")[0])
+        assert nb04.reference_alpha_and_cosine(G, w)[1] == want
+        assert abs(want - span.span_cosine(G, w)) < 1e-9
+
+
 @pytest.mark.parametrize("wrong,case", [(_null(square=True), "L = 10, P = 40"),
                                         (_null(orthonormalise=False), "L = 30 > P = 20")],
                          ids=["cos squared", "not orthonormalised"])
 def test_wrong_nulls_fail(wrong, case):
     r = nb04.check_simulated_null(wrong)
     assert r.passed is False and f"case '{case}" in r.message and nb04.NULL_EXERCISE in r.message
+
+
+def test_mean_of_squared_cosines_is_named_as_a_slip():
+    r = nb04.check_simulated_null(_null(square=True))
+    assert "known slip" in r.message and "L/P" in r.message
 
 
 @pytest.mark.parametrize("check,name", [(nb04.check_best_alpha, nb04.ALPHA_EXERCISE),

@@ -34,6 +34,15 @@ def _line(pick=np.argmax, normalise=True, index=False):
     return fn
 
 
+def _line_skipping(first=True):
+    """A search over betas[1:] (or betas[:-1]): it never scores one end of the grid."""
+    def fn(w_first, direction, betas, scale, score):
+        kept = betas[1:] if first else betas[:-1]
+        scores = [score(dc.theta_at(w_first, direction, b, scale)) for b in kept]
+        return float(kept[int(np.argmax(scores))])
+    return fn
+
+
 def _boot(joint=False, resample=True):
     def fn(r_best, r_first, r_last, n_boot, seed, level):
         rng = np.random.default_rng(seed)
@@ -81,21 +90,61 @@ def test_wrong_line_search_fails(wrong, case):
     assert r.passed is False and f"case '{case}'" in r.message
 
 
-@pytest.mark.parametrize("wrong, case", [(_boot(joint=True), "20 / 20 / 60 episodes, n_boot = 500"),
-                                         (_boot(resample=False), "20 / 20 / 60 episodes, n_boot = 500")],
-                         ids=["joint resampling", "no resampling"])
-def test_wrong_bootstrap_fails(wrong, case):
+def test_a_search_over_betas_without_the_first_fails():
+    """The grid holds β = 0 as its best entry: skipping the first β (betas[1:]) is caught, and so is skipping the
+    last (the best β at the grid's far end)."""
+    r = nb05.check_line_search(_line_skipping(first=True))
+    assert r.passed is False and "the best β = 0 (its first entry)" in r.message
+    r = nb05.check_line_search(_line_skipping(first=False))
+    assert r.passed is False and "the best β is its last entry" in r.message
+
+
+def test_the_line_search_cases_hold_beta_zero_and_both_ends():
+    best = [nb05.reference_line_search(*c.args) for c in nb05._line_cases()]
+    grids = [c.args[2] for c in nb05._line_cases()]
+    assert any(0.0 in g for g in grids)
+    assert any(b == g[0] == 0.0 for b, g in zip(best, grids)) and any(b == g[-1] for b, g in zip(best, grids))
+
+
+def _boot_other_order(r_best, r_first, r_last, n_boot, seed, level):
+    """A correct bootstrap that draws its resamples in another order (and with another call): it must pass."""
+    rng = np.random.default_rng(seed + 12345)
+    means = {}
+    for name, r in (("last", r_last), ("best", r_best), ("first", r_first)):
+        means[name] = np.array([rng.choice(r, r.size).mean() for _ in range(n_boot)])
+    boot = (means["best"] - means["first"]) / (means["last"] - means["first"])
+    low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return (r_best.mean() - r_first.mean()) / (r_last.mean() - r_first.mean()), low, high
+
+
+def _boot_fixed_denominator(r_best, r_first, r_last, n_boot, seed, level):
+    """Only the decompressed policy's episodes resampled: the denominator's own noise is left out."""
+    rng = np.random.default_rng(seed)
+    m = r_best[rng.integers(0, r_best.size, (n_boot, r_best.size))].mean(axis=1)
+    boot = (m - r_first.mean()) / (r_last.mean() - r_first.mean())
+    low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return (r_best.mean() - r_first.mean()) / (r_last.mean() - r_first.mean()), low, high
+
+
+def test_any_correct_order_of_draws_passes_and_is_used_later():
+    r = nb05.check_bootstrap(_boot_other_order)
+    assert r.passed, r.message
+    assert r.fn is _boot_other_order
+
+
+@pytest.mark.parametrize("wrong", [_boot(joint=True), _boot(resample=False), _boot_fixed_denominator],
+                         ids=["joint resampling of unequal sizes", "no resampling", "fixed denominator"])
+def test_wrong_bootstrap_fails(wrong):
     r = nb05.check_bootstrap(wrong)
-    assert r.passed is False and f"case '{case}'" in r.message
+    assert r.passed is False and "case '" in r.message and nb05.BOOT_EXERCISE in r.message
+    assert r.fn is dc.bootstrap_recovered
 
 
-def test_joint_resampling_fails_even_on_equal_sizes():
-    def joint_equal_only(r_best, r_first, r_last, n_boot, seed, level):
-        if len({r_best.size, r_first.size, r_last.size}) > 1:
-            return _boot()(r_best, r_first, r_last, n_boot, seed, level)
-        return _boot(joint=True)(r_best, r_first, r_last, n_boot, seed, level)
-    r = nb05.check_bootstrap(joint_equal_only)
-    assert r.passed is False and "case 'equal sizes (20 each), level 0.8'" in r.message
+def test_a_wrong_fraction_fails_even_with_the_right_interval():
+    def wrong_fraction(*args):
+        frac, low, high = dc.bootstrap_recovered(*args)
+        return frac * 1.01, low, high
+    assert nb05.check_bootstrap(wrong_fraction).passed is False
 
 
 @pytest.mark.parametrize("checker", [nb05.check_theta_at, nb05.check_line_search, nb05.check_bootstrap])

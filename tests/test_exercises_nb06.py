@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from gc_helpers.exercises import nb06
-from gc_helpers.training import ppo
+from gc_helpers.training import ppo, ppo_core
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +52,7 @@ def _gae(bootstrap_on_termination=False, stop_at_boundary=True):
 
 def test_references_pass():
     assert nb06.check_clipped_surrogate(ppo.clipped_surrogate).passed
-    assert nb06.check_log_det_tanh(ppo.log_det_tanh).passed
+    assert nb06.check_log_det_tanh(ppo_core.log_det_tanh).passed
     assert nb06.check_gae(ppo.gae).passed
 
 
@@ -71,11 +71,45 @@ def test_wrong_surrogates_fail(wrong):
     assert "case '" in r.message and nb06.CLIP_EXERCISE in r.message
 
 
+def _numpy_surrogate(ratio, adv, clip):
+    r, a = ratio.detach().numpy(), adv.detach().numpy()
+    return np.minimum(r * a, np.clip(r, 1 - clip, 1 + clip) * a)
+
+
+def _numpy_on_the_graph(ratio, adv, clip):  # numpy straight on a tensor that requires a gradient: torch refuses
+    return np.minimum(np.asarray(ratio) * np.asarray(adv), np.clip(np.asarray(ratio), 1 - clip, 1 + clip) * np.asarray(adv))
+
+
+def _detached_surrogate(ratio, adv, clip):
+    return torch.minimum(ratio * adv, torch.clamp(ratio, 1 - clip, 1 + clip) * adv).detach()
+
+
+@pytest.mark.parametrize("wrong", [_numpy_surrogate, _numpy_on_the_graph, _detached_surrogate,
+                                   lambda r, a, c: torch.as_tensor(_numpy_surrogate(r, a, c))],
+                         ids=["numpy on detached values", "numpy on the graph", "detached tensor",
+                              "numpy wrapped back into a tensor"])
+def test_a_surrogate_off_the_graph_is_rejected_with_the_reason(wrong):
+    """Cell 7 backpropagates through the surrogate: right values computed off the graph must fail, saying why."""
+    r = nb06.check_clipped_surrogate(wrong)
+    assert r.passed is False and r.fn is ppo.clipped_surrogate
+    assert "backpropagate" in r.message and "numpy array or a detached tensor has no gradient" in r.message
+
+
+def test_a_passing_surrogate_is_handed_on_unwrapped_and_backpropagates():
+    fn = _surrogate()
+    r = nb06.check_clipped_surrogate(fn)
+    assert r.passed and r.fn is fn
+    ratio = torch.linspace(0.5, 1.5, 11, requires_grad=True)
+    (g,) = torch.autograd.grad(r(ratio, torch.ones(11), 0.2).sum(), ratio)
+    assert g[0] == 1 and g[-1] == 0  # zero gradient past 1 + ε for A > 0
+
+
 def test_wrong_log_dets_fail():
     r = nb06.check_log_det_tanh(_logdet(summed=False))
     assert r.passed is False and "case '" in r.message and "shape" in r.message
     r = nb06.check_log_det_tanh(_logdet(stable=False))
     assert r.passed is False and "saturated" in r.message and nb06.LOGDET_EXERCISE in r.message
+    assert "known slip" in r.message
 
 
 @pytest.mark.parametrize("wrong", [_gae(stop_at_boundary=False), _gae(bootstrap_on_termination=True)],

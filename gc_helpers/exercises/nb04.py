@@ -1,8 +1,11 @@
-"""Checkers for notebooks/04_alpha_optimisation.ipynb: the best α by least squares with its cosine (§1, the span
-picture) and the √(L/P) null model by simulation (§1, which null?).
+"""Checkers for notebooks/04_alpha_optimisation.ipynb: the best α and its cosine, derived from "the best direction
+in the span is the projection of w" (§1, the span picture), and the √(L/P) null model by simulation (§1, which
+null?).
 
-The references are the package's own short functions: ``compression.span.best_alpha`` with ``span_cosine``, and
-``compression.span.simulated_null_cosine``. Cases are random inputs drawn from fixed seeds.
+The references are the functions the searches themselves call: ``compression.span.best_alpha`` for α (what
+``best_alpha_exact`` reports) and ``compression.cem.batch_cosines(..., alpha="exact")`` for the cosine (the
+``span_gains`` score every search ranks candidates by); ``compression.span.simulated_null_cosine`` for the null.
+Cases are random inputs drawn from fixed seeds. Hints are graduated and never show code.
 """
 
 from __future__ import annotations
@@ -13,6 +16,20 @@ from .core import Case, check
 
 ALPHA_EXERCISE = "Exercise 4.1 (the best α by least squares, and its cosine)"
 NULL_EXERCISE = "Exercise 4.2 (the √(L/P) null by simulation)"
+
+ALPHA_HINTS = [
+    "Which vector of the span has the largest cosine with w? Section 1 says: its projection. What does that tell "
+    "you about the residual w − Gα and each column of G?",
+    "The residual is orthogonal to every column: Gᵀ(w − Gα) = 0, the normal equations GᵀG α = Gᵀw. That is a "
+    "least-squares problem, min over α of ‖Gα − w‖; with dependent columns take its minimum-norm solution.",
+    "The cosine is (Gα)·w / (‖Gα‖ ‖w‖), a number between 0 and 1 for the projection (it equals ‖Gα‖/‖w‖).",
+]
+NULL_HINTS = [
+    "The cosine of w with a subspace is the length of w's projection on it over ‖w‖; a projection needs an "
+    "orthonormal basis of the span of the L columns, not the columns themselves.",
+    "Per draw: first the (P, L) Gaussian matrix, then the Gaussian w of length P, from one generator made with "
+    "the seed. Average the cosine itself over the n draws, not its square.",
+]
 
 
 def _alpha_case(rng, name: str, P: int, L: int, scale: float) -> Case:
@@ -28,19 +45,40 @@ def _alpha_cases():
             _alpha_case(rng, "P = 8, L = 8 (the span is all of R^P)", 8, 8, 0.3)]
 
 
+def search_cosine(G, w) -> float:
+    """The cosine a search scores for gradient columns G (P, L) and target w: ``cem.batch_cosines`` with the exact
+    α, i.e. √ of the cos² ``span_gains`` adds to an empty span (notebook 03, §3)."""
+    import torch
+
+    from ..compression.cem import batch_cosines
+
+    G, w = np.asarray(G, dtype=np.float64), np.asarray(w, dtype=np.float64)
+    unit = torch.as_tensor(w / np.linalg.norm(w))
+    return float(batch_cosines(torch.as_tensor(G.T[None].copy()), unit, "exact")[0])
+
+
 def reference_alpha_and_cosine(G, w):
-    """(α, cos): ``span.best_alpha(G, w)`` and ``span.span_cosine(G, w)`` (G (P, L), one gradient per column)."""
+    """(α, cos): ``span.best_alpha(G, w)`` (the α every search reports) and the cosine the searches score
+    (``search_cosine``: ``cem.batch_cosines`` / ``span_gains``); G (P, L), one gradient per column."""
     from ..compression import span
 
-    return span.best_alpha(G, w), span.span_cosine(G, w)
+    return span.best_alpha(G, w), search_cosine(G, w)
+
+
+def _alpha_transposed(G, w):
+    """The known slip α = Gᵀw (the projection only for orthonormal columns), with its cosine."""
+    alpha = G.T @ w
+    d = G @ alpha
+    return alpha, float(d @ w / (np.linalg.norm(d) * np.linalg.norm(w)))
 
 
 def check_best_alpha(fn):
-    """Check ``fn(G, w) -> (alpha, cosine)`` against the package's least-squares α and span cosine (notebook 04,
-    §1)."""
-    hint = ("α solves min_α ‖G α − w‖ (np.linalg.lstsq(G, w, rcond=None)[0]); Gᵀw alone is not the solution "
-            "unless the columns of G are orthonormal. The cosine is (G α)·w / (‖G α‖ ‖w‖): a number in [−1, 1]")
-    return check(ALPHA_EXERCISE, fn, reference_alpha_and_cosine, _alpha_cases(), hint=hint, rtol=1e-6, atol=1e-9)
+    """Check ``fn(G, w) -> (alpha, cosine)`` against the α the searches report and the cosine they score
+    (notebook 04, §1)."""
+    slips = [("α = Gᵀw is the projection's α only when the columns of G are orthonormal; here they are not "
+              "(their lengths differ)", _alpha_transposed)]
+    return check(ALPHA_EXERCISE, fn, reference_alpha_and_cosine, _alpha_cases(), hint=ALPHA_HINTS, rtol=1e-6,
+                 atol=1e-9, slips=slips)
 
 
 N_DRAWS = 200
@@ -53,6 +91,15 @@ def _null_cases():
             Case("L = 12, P = 16", (12, 16, 50, 14))]
 
 
+def _null_squared(L, P, n, seed):
+    """The known slip: the mean of cos² (which is L/P on average), not of the cosine."""
+    from ..compression import span
+
+    rng = np.random.default_rng(seed)
+    return float(np.mean([span.span_cosine(rng.standard_normal((P, L)), rng.standard_normal(P)) ** 2
+                          for _ in range(n)]))
+
+
 def check_simulated_null(fn):
     """Check ``fn(L, P, n, seed) -> float`` (the mean over n draws of the cosine of a random direction with the
     span of L random Gaussian vectors in R^P) against ``compression.span.simulated_null_cosine`` on the same random
@@ -60,8 +107,7 @@ def check_simulated_null(fn):
     w = rng.standard_normal(P) second (notebook 04, §1)."""
     from ..compression import span
 
-    hint = ("rng = np.random.default_rng(seed); per draw G = rng.standard_normal((P, L)) THEN "
-            "w = rng.standard_normal(P); make the columns of G orthonormal (np.linalg.qr) and average the COSINE "
-            "‖Qᵀw‖/‖w‖ (not its square) over the n draws")
-    return check(NULL_EXERCISE, fn, span.simulated_null_cosine, _null_cases(), hint=hint, rtol=1e-6, atol=1e-9,
-                 timeout=20.0)
+    slips = [("this is the mean of cos², whose average is L/P exactly; the exercise asks for the mean cosine",
+              _null_squared)]
+    return check(NULL_EXERCISE, fn, span.simulated_null_cosine, _null_cases(), hint=NULL_HINTS, rtol=1e-6,
+                 atol=1e-9, timeout=20.0, slips=slips)
