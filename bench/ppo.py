@@ -23,7 +23,10 @@ import torch
 
 from gc_helpers.config import with_overrides
 from gc_helpers.training import save_run, with_evaluation
-from gc_helpers.training.ppo import Actor, ParallelEnvs, PPOConfig, TanhGaussianPolicy, collect, evaluate_ppo, train_ppo
+from gc_helpers.training.configs import PPOConfig
+from gc_helpers.training.ppo import train_ppo
+from gc_helpers.training.ppo_core import Actor, ParallelEnvs, TanhGaussianPolicy, collect
+from gc_helpers.training.runs import evaluate_run
 
 FULL = dict(total_steps=1_000_000, checkpoint_every=2)
 PRESETS = {
@@ -99,7 +102,7 @@ def main(argv=None) -> int:
     j_best = int(np.argmin(np.abs(run.checkpoint_updates - best_update)))
     evals = {}
     for label, j in (("last", -1), ("best", j_best)):
-        ev = evaluate_ppo(run, j, n_episodes=args.episodes)
+        ev = evaluate_run(run, args.episodes, sigmas={"eval": 0.0}, iteration=j)["eval"]
         evals[label] = {"checkpoint": int(j if j >= 0 else len(run.checkpoint_updates) - 1),
                         "update": int(run.checkpoint_updates[j]), "mean_return": ev.mean_return, "stderr": ev.stderr,
                         "mean_length": ev.mean_length, "mean_forward_velocity": ev.mean_forward_velocity,

@@ -31,9 +31,8 @@ import numpy as np
 
 from . import compression as C
 from . import decompression as dc
-from . import envs, rollouts
+from . import envs, rollouts, vectors
 from .checks import check_seed, finite_array, int_at_least
-from .checks import seed_list as check_seeds  # noqa: F401  (one seed-list check; bench/fewest_pairs.py uses it)
 from .policies import GaussianPolicy
 
 ENV_ID = "Ant-v5"
@@ -150,7 +149,7 @@ def cloned_pairs(first: GaussianPolicy, obs, actions, target, ridge: float = 1e-
     t0 = time.perf_counter()
     theta = dc.behaviour_cloning(first, obs, actions, ridge=ridge)
     d = theta - first.flat()
-    return Pairs(np.asarray(obs), np.asarray(actions), d, None, C.cosine(d, target), True, 0,
+    return Pairs(np.asarray(obs), np.asarray(actions), d, None, vectors.cosine(d, target), True, 0,
                  time.perf_counter() - t0, dict(info or {}))
 
 

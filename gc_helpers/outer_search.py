@@ -29,9 +29,9 @@ import numpy as np
 
 from . import envs, rollouts, store
 from .checks import check_seed, int_at_least, positive_float
-from .compression import cosine
 from .fewest_pairs import Pairs, check_length, compressed_coefficients, kernel_direction, replayed_pairs
 from .policies import GaussianPolicy
+from .vectors import cosine
 
 CHECKPOINT_KIND = "outer_search_checkpoint"
 

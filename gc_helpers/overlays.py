@@ -59,7 +59,8 @@ def _check_texts(texts, n: int, name: str) -> list[str]:
     return texts
 
 
-def _check_px(value, name: str, low: int, high: int) -> int:
+def check_px(value, name: str, low: int, high: int) -> int:
+    """``value`` as a whole number of pixels in [low, high], or a ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or not low <= value <= high:
         raise ValueError(f"{name}={value!r}: must be an integer from {low} to {high}")
     return int(value)
@@ -72,7 +73,7 @@ def add_captions(frames, captions, strip_height: int = 18, position: str = "top"
     """
     f = check_frames(frames)
     texts = _check_texts(captions, len(f), "captions")
-    strip_height = _check_px(strip_height, "strip_height", 8, 200)
+    strip_height = check_px(strip_height, "strip_height", 8, 200)
     if position not in ("top", "bottom"):
         raise ValueError(f"position={position!r}: allowed: 'top', 'bottom'")
     strip = _text_strip(texts, f.shape[2], strip_height)
@@ -122,7 +123,7 @@ def add_alpha_bar(
     if a.size not in (T, T - 1) or a.size == 0:
         raise ValueError(f"alpha has shape {np.shape(alpha)}; expected one coefficient per frame ({T}) "
                          f"or per action ({T - 1})")
-    bar_height = _check_px(bar_height, "bar_height", 4, 200)
+    bar_height = check_px(bar_height, "bar_height", 4, 200)
     colors, _, _, _ = alpha_colors(a, cmap)
     n = a.size
     column_step = np.minimum(np.arange(W) * n // W, n - 1)  # the step each pixel column shows
@@ -155,7 +156,7 @@ def side_by_side(*frame_lists, labels: Sequence[str] | None = None, gap: int = 4
         labels = list(labels) if not isinstance(labels, str) else [labels]
         if len(labels) != len(fs) or not all(isinstance(s, str) for s in labels):
             raise ValueError(f"labels={labels!r}: expected {len(fs)} strings, one per video")
-    gap = _check_px(gap, "gap", 0, 200)
+    gap = check_px(gap, "gap", 0, 200)
     T = max(len(f) for f in fs)
     H = max(f.shape[1] for f in fs)
     parts = []

@@ -6,7 +6,7 @@ Two toy problems whose true gradient is known in closed form:
   ``a_t ~ N(W phi(s_t), sigma^2 I)`` with ``phi(s) = [s, 1]``: states stay Gaussian, so the expected return
   J(W) is an explicit function of W and its gradient is exact (autograd through the closed form);
 * a one-step Gaussian bandit ``a ~ N(mu, sigma^2)`` with reward ``-(a - target)^2``, used for the Fisher
-  matrix and the natural gradient (``gc_helpers.natural_gradient``, re-exported here).
+  matrix and the natural gradient (``gc_helpers.natural_gradient``).
 
 Everything is numpy in, small frozen dataclasses (or arrays) out; randomness only through an explicit seed.
 """
@@ -20,17 +20,6 @@ import numpy as np
 import torch
 
 from .checks import check_seed, finite_array, int_at_least, positive_float
-from .compression.span import cosine  # noqa: F401  (one cosine for the whole package; taught in §7)
-from .natural_gradient import (  # noqa: F401  (the bandit, the Fisher matrix and the natural gradient of §9)
-    AscentPath,
-    ascent_path,
-    bandit_gradient,
-    bandit_scores,
-    fisher_monte_carlo,
-    gaussian_fisher,
-    gaussian_kl,
-    natural_gradient,
-)
 
 __all__ = [
     "LQTask",
@@ -40,7 +29,6 @@ __all__ = [
     "ErrorCurve",
     "ISWeightStats",
     "OffPolicyEstimate",
-    "AscentPath",
     "make_lq_task",
     "lq_features",
     "exact_gradient",
@@ -55,18 +43,10 @@ __all__ = [
     "summarize",
     "mc_error_curve",
     "reduce_gradient",
-    "cosine",
     "is_weight_variance_exact",
     "is_weight_stats",
     "trajectory_log_weights",
     "off_policy_gradient",
-    "bandit_gradient",
-    "bandit_scores",
-    "gaussian_fisher",
-    "fisher_monte_carlo",
-    "gaussian_kl",
-    "natural_gradient",
-    "ascent_path",
 ]
 
 

@@ -109,3 +109,15 @@ def cosine_vs_length(ax, curves, n_params: int, study=None, study_series=(), nul
     top = ax.secondary_xaxis("top", functions=(lambda x: x / n_params, lambda r: r * n_params))
     top.set_xlabel(f"L / P  (P = {n_params})")
     return ax
+
+
+def smooth(y, window: int = 10) -> np.ndarray:
+    """Moving average ignoring NaNs (for plotting noisy per-update curves). Taught in notebooks/06_ppo.ipynb, §5."""
+    int_at_least(window, "window", 1)
+    y = np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(y)
+    k = np.ones(window)
+    num = np.convolve(np.where(ok, y, 0.0), k, mode="full")[: len(y)]
+    den = np.convolve(ok.astype(float), k, mode="full")[: len(y)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.maximum(den, 1), np.nan)

@@ -32,7 +32,7 @@ _GRID = ("returns", "stderrs", "episode_lengths", "velocities")
 _ROUNDS = ("round_cosines", "round_residuals", "round_returns", "round_stderrs", "round_velocities", "round_lengths")
 
 SCHEMAS: dict[str, Schema] = {
-    # training.reinforce.save_run and training.ppo.save_ppo_run
+    # training.runs.save_run (both trainers)
     "run": Schema(
         meta=("env_id", "n_params"),
         arrays_if_meta={"policy_kind": ("checkpoints",)},

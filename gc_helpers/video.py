@@ -7,8 +7,7 @@ with its coefficients α_t, decompression along β).
   the torso.
 - ``sequence_frames`` / ``policy_frames``: play an open-loop action sequence (``envs.replay``) or a policy
   closed-loop, and render it; they return a ``Clip`` (frames + rewards, return so far, forward velocity).
-- ``add_alpha_bar``, ``add_captions``, ``side_by_side``: decorate and combine frames (``gc_helpers.overlays``,
-  re-exported here).
+- frames are decorated and combined (an α colour bar, captions, side by side) by ``gc_helpers.overlays``.
 - ``write_video`` writes videos/<name>.mp4 (H.264, yuv420p; a .gif if ffmpeg fails), ``show`` embeds it inline.
 
 Headless rendering needs ``MUJOCO_GL=egl`` (or ``osmesa``) before mujoco is first imported: ``gc_helpers``
@@ -31,9 +30,9 @@ import mujoco
 import numpy as np
 
 from . import envs, sim
-from .checks import finite_array, int_at_least, non_negative_float
+from .checks import check_seed, finite_array, int_at_least, non_negative_float
 from .config import video_dir
-from .overlays import _check_px, add_alpha_bar, add_captions, alpha_colors, check_frames, side_by_side  # noqa: F401
+from .overlays import check_frames, check_px
 
 # ----------------------------------------------------------------------------------------------------------------
 # Cameras
@@ -214,7 +213,7 @@ def policy_frames(env_id: str, mean_fn: Callable[[np.ndarray], np.ndarray], seed
     ``rollouts.rollout`` for env 0). The clip stops early if the episode terminates (the body fell).
     """
     spec = envs.env_spec(sim.check_env_id(env_id))
-    seed = envs.check_seed(seed)
+    seed = check_seed(seed)
     steps = int_at_least(steps, "steps")
     noise_std = non_negative_float(noise_std, "noise_std")
     if not callable(mean_fn):
@@ -335,7 +334,7 @@ def show(path_or_frames, width: int | None = None, fps: float = 20):
     from IPython.display import HTML
 
     if width is not None:
-        _check_px(width, "width", 16, 4096)
+        check_px(width, "width", 16, 4096)
     if isinstance(path_or_frames, str | os.PathLike):
         path = Path(path_or_frames)
         if path.suffix not in (".mp4", ".gif"):

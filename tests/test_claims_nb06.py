@@ -50,10 +50,10 @@ def test_sgd_vs_adam_statement_matches_the_grid():
 
 
 def test_gradient_clipping_acts_more_with_normalised_advantages():
-    from gc_helpers.training import ppo
+    from gc_helpers.training import runs
 
     def clipped_share(name):
-        run = ppo.load_ppo_run(name)
+        run = runs.load_run(name, algo="ppo")
         return float(np.mean(np.asarray(run.history["grad_norm"]) > run.config.max_grad_norm))
 
     none = clipped_share("ppo_hopper_none_s0")

@@ -10,6 +10,7 @@ from gc_helpers import envs
 from gc_helpers import fewest_pairs as F
 from gc_helpers import fewest_pairs_table as T
 from gc_helpers import outer_search as O
+from gc_helpers.checks import seed_list
 from gc_helpers.policies import Normalizer, make_policy
 
 RUN = "ant_quad_sgd"
@@ -96,7 +97,7 @@ def test_outer_search_resumes_with_the_same_best(first, dw, shipped_actions, tmp
     (lambda p: F.random_actions(0, 0), "L=0"),
     (lambda p: F.check_length(-3), "L=-3"),
     (lambda p: F.greedy_subset(p, np.zeros((5, 27)), np.zeros((5, 8)), 0), "L=0"),
-    (lambda p: F.check_seeds([]), r"seeds=\[\]: give at least one seed"),
+    (lambda p: seed_list([]), r"seeds=\[\]: give at least one seed"),
     (lambda p: F.walk(p, np.r_[np.ones(p.n_params - 1), np.nan]), "direction"),
     (lambda p: F.kernel_direction(p, np.zeros((2, 27)), np.full((2, 8), np.inf)), "coeffs"),
     (lambda p: F.Protocol(horizon=0), "horizon=0"),

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from gc_helpers import natural_gradient as ng
 from gc_helpers import pg_theory as pg
+from gc_helpers.vectors import cosine
 
 W0 = np.array([[-1.0, -1.0, 0.0]])
 
@@ -172,8 +174,8 @@ def test_reduce_gradient_scales():
 
 
 def test_cosine_exact():
-    assert pg.cosine([1.0, 0.0], [1.0, 1.0]) == pytest.approx(1 / math.sqrt(2))
-    assert pg.cosine([1.0, 2.0], [-3.0, -6.0]) == pytest.approx(-1.0)
+    assert cosine([1.0, 0.0], [1.0, 1.0]) == pytest.approx(1 / math.sqrt(2))
+    assert cosine([1.0, 2.0], [-3.0, -6.0]) == pytest.approx(-1.0)
 
 
 # ----------------------------------------------------------------------------------------------- importance sampling
@@ -218,22 +220,22 @@ def test_bandit_gradient_matches_autograd():
         sigma = p if param == "sigma" else torch.exp(p)
         J = -((mu - 1.5) ** 2 + sigma**2)
         J.backward()
-        np.testing.assert_allclose(pg.bandit_gradient(0.3, 0.8, 1.5, param), [mu.grad.item(), p.grad.item()])
+        np.testing.assert_allclose(ng.bandit_gradient(0.3, 0.8, 1.5, param), [mu.grad.item(), p.grad.item()])
 
 
 def test_gaussian_fisher_matches_monte_carlo_and_kl():
     sigma = 0.7
     a = np.random.default_rng(0).normal(0.0, sigma, size=400000)
     for param in ("sigma", "log_sigma"):
-        scores = pg.bandit_scores(a, 0.0, sigma, param)
-        np.testing.assert_allclose(pg.fisher_monte_carlo(scores), pg.gaussian_fisher(sigma, param), rtol=0.02,
+        scores = ng.bandit_scores(a, 0.0, sigma, param)
+        np.testing.assert_allclose(ng.fisher_monte_carlo(scores), ng.gaussian_fisher(sigma, param), rtol=0.02,
                                    atol=0.02)
     # KL(p_theta || p_theta+d) ~= 1/2 d' F d, in both parametrisations
     d = np.array([1e-3, 2e-3])
-    kl = pg.gaussian_kl(0.0, sigma, d[0], sigma + d[1])
-    assert kl == pytest.approx(0.5 * d @ pg.gaussian_fisher(sigma) @ d, rel=1e-2)
-    kl_log = pg.gaussian_kl(0.0, sigma, d[0], sigma * math.exp(d[1]))
-    assert kl_log == pytest.approx(0.5 * d @ pg.gaussian_fisher(sigma, "log_sigma") @ d, rel=1e-2)
+    kl = ng.gaussian_kl(0.0, sigma, d[0], sigma + d[1])
+    assert kl == pytest.approx(0.5 * d @ ng.gaussian_fisher(sigma) @ d, rel=1e-2)
+    kl_log = ng.gaussian_kl(0.0, sigma, d[0], sigma * math.exp(d[1]))
+    assert kl_log == pytest.approx(0.5 * d @ ng.gaussian_fisher(sigma, "log_sigma") @ d, rel=1e-2)
 
 
 def test_bandit_scores_match_autograd():
@@ -241,7 +243,7 @@ def test_bandit_scores_match_autograd():
     for param in ("sigma", "log_sigma"):
         mu = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
         p = torch.tensor(0.8 if param == "sigma" else math.log(0.8), dtype=torch.float64, requires_grad=True)
-        got = pg.bandit_scores(a, 0.5, 0.8, param)
+        got = ng.bandit_scores(a, 0.5, 0.8, param)
         for i, ai in enumerate(a):
             sigma = p if param == "sigma" else torch.exp(p)
             lp = torch.distributions.Normal(mu, sigma).log_prob(torch.tensor(ai))
@@ -250,18 +252,18 @@ def test_bandit_scores_match_autograd():
 
 
 def test_gaussian_kl_exact():
-    assert pg.gaussian_kl(0.0, 1.0, 0.0, 1.0) == 0.0
-    assert pg.gaussian_kl(0.0, 1.0, 2.0, 1.0) == pytest.approx(2.0)
+    assert ng.gaussian_kl(0.0, 1.0, 0.0, 1.0) == 0.0
+    assert ng.gaussian_kl(0.0, 1.0, 2.0, 1.0) == pytest.approx(2.0)
 
 
 def test_natural_gradient_solves():
-    np.testing.assert_allclose(pg.natural_gradient([2.0, 4.0], np.diag([2.0, 8.0])), [1.0, 0.5])
+    np.testing.assert_allclose(ng.natural_gradient([2.0, 4.0], np.diag([2.0, 8.0])), [1.0, 0.5])
 
 
 def test_natural_gradient_is_covariant():
-    g_s, g_l = pg.bandit_gradient(0.0, 0.6, 1.0, "sigma"), pg.bandit_gradient(0.0, 0.6, 1.0, "log_sigma")
-    n_s = pg.natural_gradient(g_s, pg.gaussian_fisher(0.6, "sigma"))
-    n_l = pg.natural_gradient(g_l, pg.gaussian_fisher(0.6, "log_sigma"))
+    g_s, g_l = ng.bandit_gradient(0.0, 0.6, 1.0, "sigma"), ng.bandit_gradient(0.0, 0.6, 1.0, "log_sigma")
+    n_s = ng.natural_gradient(g_s, ng.gaussian_fisher(0.6, "sigma"))
+    n_l = ng.natural_gradient(g_l, ng.gaussian_fisher(0.6, "log_sigma"))
     # d sigma = sigma * d log sigma: natural directions agree, plain ones do not
     np.testing.assert_allclose([n_l[0], 0.6 * n_l[1]], n_s)
     assert not np.allclose([g_l[0], 0.6 * g_l[1]], g_s)
@@ -269,8 +271,8 @@ def test_natural_gradient_is_covariant():
 
 def test_ascent_path_natural_paths_agree():
     kw = dict(mu0=0.0, sigma0=1.0, target=2.0, lr=0.01, steps=200)
-    ns, nl = pg.ascent_path(param="sigma", natural=True, **kw), pg.ascent_path(param="log_sigma", natural=True, **kw)
-    ps, pl = pg.ascent_path(param="sigma", natural=False, **kw), pg.ascent_path(param="log_sigma", natural=False, **kw)
+    ns, nl = ng.ascent_path(param="sigma", natural=True, **kw), ng.ascent_path(param="log_sigma", natural=True, **kw)
+    ps, pl = ng.ascent_path(param="sigma", natural=False, **kw), ng.ascent_path(param="log_sigma", natural=False, **kw)
     gap_nat = np.max(np.hypot(ns.mu - nl.mu, ns.sigma - nl.sigma))
     gap_plain = np.max(np.hypot(ps.mu - pl.mu, ps.sigma - pl.sigma))
     assert gap_nat < 0.05 * gap_plain
@@ -305,24 +307,24 @@ def test_ascent_path_natural_paths_agree():
         (lambda: pg.mc_error_curve(pg.make_lq_task(), W0, [10], 2, 0), "sizes="),
         (lambda: pg.mc_error_curve(pg.make_lq_task(), W0, [10, 20], 0, 0), "repeats=0"),
         (lambda: pg.reduce_gradient(np.zeros((2, 3, 4)), over_time="max"), "over_time='max'"),
-        (lambda: pg.cosine([0.0, 0.0], [1.0, 0.0]), "zero vector"),
-        (lambda: pg.cosine([1.0], [1.0, 0.0]), "must match"),
+        (lambda: cosine([0.0, 0.0], [1.0, 0.0]), "zero vector"),
+        (lambda: cosine([1.0], [1.0, 0.0]), "must match"),
         (lambda: pg.is_weight_variance_exact(-0.1, 5), "shift_over_sigma=-0.1"),
         (lambda: pg.is_weight_variance_exact(0.1, 0), "horizon=0"),
         (lambda: pg.is_weight_stats(0.1, 5, 1, 1, 0), "n_samples=1"),
         (lambda: pg.off_policy_gradient(pg.sample_trajectories(pg.make_lq_task(), W0, 2, 0), np.zeros((1, 2))),
          "W_target has shape"),
-        (lambda: pg.bandit_gradient(0.0, 1.0, 0.0, param="variance"), "param='variance'"),
-        (lambda: pg.gaussian_fisher(0.0), "sigma=0.0"),
-        (lambda: pg.bandit_scores(np.zeros(3), 0.0, 1.0, param="var"), "param='var'"),
-        (lambda: pg.bandit_scores(np.zeros((3, 2)), 0.0, 1.0), "a has shape"),
+        (lambda: ng.bandit_gradient(0.0, 1.0, 0.0, param="variance"), "param='variance'"),
+        (lambda: ng.gaussian_fisher(0.0), "sigma=0.0"),
+        (lambda: ng.bandit_scores(np.zeros(3), 0.0, 1.0, param="var"), "param='var'"),
+        (lambda: ng.bandit_scores(np.zeros((3, 2)), 0.0, 1.0), "a has shape"),
         (lambda: pg.off_policy_gradient(pg.sample_trajectories(pg.make_lq_task(), W0, 2, 0), W0, baseline=[1.0, 2.0]),
          "baseline has shape"),
-        (lambda: pg.gaussian_kl(0.0, 1.0, 0.0, -1.0), "sigma_q=-1.0"),
-        (lambda: pg.natural_gradient([1.0, 2.0], np.eye(3)), "fisher has shape"),
-        (lambda: pg.ascent_path(0.0, 1.0, 1.0, param="sigma", natural=False, lr=0.0, steps=5), "lr=0.0"),
-        (lambda: pg.ascent_path(0.0, 1.0, 1.0, param="sigma", natural=False, lr=0.1, steps=0), "steps=0"),
-        (lambda: pg.ascent_path(0.0, 1.0, 1.0, param="sigma", natural=False, lr=0.6, steps=5), "lr=0.6"),
+        (lambda: ng.gaussian_kl(0.0, 1.0, 0.0, -1.0), "sigma_q=-1.0"),
+        (lambda: ng.natural_gradient([1.0, 2.0], np.eye(3)), "fisher has shape"),
+        (lambda: ng.ascent_path(0.0, 1.0, 1.0, param="sigma", natural=False, lr=0.0, steps=5), "lr=0.0"),
+        (lambda: ng.ascent_path(0.0, 1.0, 1.0, param="sigma", natural=False, lr=0.1, steps=0), "steps=0"),
+        (lambda: ng.ascent_path(0.0, 1.0, 1.0, param="sigma", natural=False, lr=0.6, steps=5), "lr=0.6"),
     ],
 )
 def test_input_errors(call, match):

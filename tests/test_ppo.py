@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from gc_helpers.training import ppo
+from gc_helpers.compression import probes
+from gc_helpers.training import configs, ppo, ppo_core, runs
 
 
 def gae_direct(rewards, values, next_values, terminated, truncated, gamma, lam):
@@ -122,14 +123,14 @@ def test_squashed_log_prob_is_a_change_of_variables(low, high):
     mu = torch.randn(k, dtype=torch.float64) * 0.5
     log_std = torch.randn(k, dtype=torch.float64) * 0.3
     u = mu + torch.exp(log_std) * torch.randn(500, k, dtype=torch.float64)
-    a = ppo.squash(u, low, high)
+    a = ppo_core.squash(u, low, high)
     # explicit: log N(u) − log|det da/du| with the Jacobian by autograd (diagonal)
-    jac = torch.autograd.functional.jacobian(lambda z: ppo.squash(z, low, high), u[0])
+    jac = torch.autograd.functional.jacobian(lambda z: ppo_core.squash(z, low, high), u[0])
     assert torch.allclose(jac, torch.diag(torch.diagonal(jac)))
     uu = u.clone().requires_grad_(True)
-    diag = torch.autograd.grad(ppo.squash(uu, low, high).sum(), uu)[0]
+    diag = torch.autograd.grad(ppo_core.squash(uu, low, high).sum(), uu)[0]
     want = torch.distributions.Normal(mu, torch.exp(log_std)).log_prob(u).sum(-1) - torch.log(diag).sum(-1)
-    got = ppo.squashed_log_prob(u, mu, log_std, low, high)
+    got = ppo_core.squashed_log_prob(u, mu, log_std, low, high)
     torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
     # density through a = g(u): p_A(a) = p_U(g⁻¹(a)) |d g⁻¹/da| with the inverse by atanh
     u_back = torch.atanh((a - low) / (0.5 * (high - low)) - 1.0)
@@ -142,13 +143,13 @@ def test_squashed_density_integrates_to_one_in_1d():
     mu, log_std = torch.tensor([0.3], dtype=torch.float64), torch.tensor([-0.2], dtype=torch.float64)
     a = torch.linspace(-1 + 1e-9, 1 - 1e-9, 400001, dtype=torch.float64)
     u = torch.atanh(a)[:, None]
-    p = torch.exp(ppo.squashed_log_prob(u, mu, log_std))
+    p = torch.exp(ppo_core.squashed_log_prob(u, mu, log_std))
     assert float(torch.trapezoid(p, a)) == pytest.approx(1.0, abs=1e-4)
 
 
 def test_log_det_is_stable_for_large_u():
     u = torch.tensor([[30.0, -30.0, 0.0]], dtype=torch.float64)
-    v = ppo.log_det_tanh(u)
+    v = ppo_core.log_det_tanh(u)
     assert torch.isfinite(v).all()
     assert float(v) == pytest.approx(2 * (2 * (math.log(2) - 30.0)), rel=1e-9)
 
@@ -170,10 +171,10 @@ def test_clipped_surrogate_hand_made():
 
 
 def test_collect_keeps_the_final_observation_at_boundaries():
-    venv = ppo.ParallelEnvs("Hopper-v5", 3, horizon=7, seed=5)
-    actor = ppo.Actor(11, 3)
-    pol = ppo.TanhGaussianPolicy(actor, np.zeros(11), np.ones(11), -1.0, 1.0)
-    b = ppo.collect(venv, pol, 20, torch.Generator().manual_seed(0), 0)
+    venv = ppo_core.ParallelEnvs("Hopper-v5", 3, horizon=7, seed=5)
+    actor = ppo_core.Actor(11, 3)
+    pol = ppo_core.TanhGaussianPolicy(actor, np.zeros(11), np.ones(11), -1.0, 1.0)
+    b = ppo_core.collect(venv, pol, 20, torch.Generator().manual_seed(0), 0)
     ended = b.terminated | b.truncated
     assert b.truncated[6].all() and ended.sum() >= 6  # 7-step limit: truncations at t = 6 and 13 at least
     t, i = np.argwhere(ended)[0]
@@ -186,7 +187,7 @@ def test_collect_keeps_the_final_observation_at_boundaries():
 
 def tiny_config(**kw):
     base = dict(env_id="Hopper-v5", total_steps=512, n_envs=2, n_steps=128, epochs=2, minibatch_size=64, seed=3)
-    return ppo.PPOConfig(**{**base, **kw})
+    return configs.PPOConfig(**{**base, **kw})
 
 
 def test_reproducible_and_saves(tmp_path):
@@ -197,7 +198,7 @@ def test_reproducible_and_saves(tmp_path):
     assert not np.array_equal(a.checkpoints[0], a.checkpoints[-1])
     c = ppo.train_ppo(tiny_config(seed=4))
     assert not np.array_equal(a.checkpoints[-1], c.checkpoints[-1])
-    loaded = ppo.load_ppo_run(tmp_path / "a", env_id="Hopper-v5")
+    loaded = runs.load_run(tmp_path / "a", env_id="Hopper-v5", algo="ppo")
     np.testing.assert_array_equal(loaded.checkpoints, a.checkpoints)
     assert loaded.config == a.config
     assert loaded.meta["env_steps"] == 512
@@ -209,7 +210,7 @@ def test_reproducible_and_saves(tmp_path):
     g = pol.score(np.random.default_rng(0).normal(size=(5, 11)), np.zeros((5, 3)))
     assert g.shape == (5, pol.actor.n_params)
     with pytest.raises(ValueError, match="env_id"):
-        ppo.load_ppo_run(tmp_path / "a", env_id="Ant-v5")
+        runs.load_run(tmp_path / "a", env_id="Ant-v5", algo="ppo")
 
 
 def test_minibatch_normalisation_and_interrupt(tmp_path):
@@ -261,14 +262,14 @@ def test_random_action_compressibility():
 
     rep = envs.replay(envs.reset_state("Hopper-v5", 42), actions[None])
     G = pol.action_score(rep.obs[0, :30], actions).numpy()
-    res = ppo.random_action_compressibility(lambda o, a: pol.action_score(o, a).numpy(), G.T @ rng.normal(size=30),
+    res = probes.random_action_compressibility(lambda o, a: pol.action_score(o, a).numpy(), G.T @ rng.normal(size=30),
                                             "Hopper-v5", [10, 30, 40])
     assert res.cosines[1] == pytest.approx(1.0, abs=1e-8) and res.cosines[0] < 0.99
     np.testing.assert_allclose(res.null, np.sqrt(np.array([10, 30, 40]) / P))
     with pytest.raises(ValueError, match="lengths"):
-        ppo.random_action_compressibility(lambda o, a: None, np.ones(P), "Hopper-v5", [0])
+        probes.random_action_compressibility(lambda o, a: None, np.ones(P), "Hopper-v5", [0])
     with pytest.raises(ValueError, match="target"):
-        ppo.random_action_compressibility(lambda o, a: None, np.zeros(P), "Hopper-v5", [5])
+        probes.random_action_compressibility(lambda o, a: None, np.zeros(P), "Hopper-v5", [5])
 
 
 def test_one_loader_reads_both_kinds_and_the_run_knows_its_task(tmp_path):
@@ -280,7 +281,7 @@ def test_one_loader_reads_both_kinds_and_the_run_knows_its_task(tmp_path):
     assert back.algo == "ppo" and back.config == run.config and back.n_iterations == 1
     np.testing.assert_array_equal(back.obs_mean, run.obs_mean)
     assert back.checkpoints.dtype == np.float32
-    ev = ppo.evaluate_ppo(back, -1, n_episodes=2, horizon=20)
+    ev = runs.evaluate_run(back, 2, 20, sigmas={"eval": 0.0})["eval"]
     assert ev.horizon == 20 and len(ev.returns) == 2
 
 

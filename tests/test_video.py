@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from gc_helpers import envs, rollouts, video
+from gc_helpers import envs, overlays, rollouts, video
 
 W, H = 64, 48
 ENV = "Ant-v5"
@@ -72,30 +72,30 @@ def test_policy_frames_matches_rollout():
 
 def test_alpha_bar_adds_rows_below_and_keeps_the_picture():
     f = fake_frames(T=4)
-    out = video.add_alpha_bar(f, [0.0, 1.0, 2.0, 3.0], bar_height=10)
+    out = overlays.add_alpha_bar(f, [0.0, 1.0, 2.0, 3.0], bar_height=10)
     assert out.shape == (4, H + 10, W, 3) and out.dtype == np.uint8
     np.testing.assert_array_equal(out[:, :H], f)
-    other = video.add_alpha_bar(f, [3.0, 2.0, 1.0, 0.0], bar_height=10)
+    other = overlays.add_alpha_bar(f, [3.0, 2.0, 1.0, 0.0], bar_height=10)
     assert not np.array_equal(out[:, H:], other[:, H:]), "the bar must show α"
     assert not np.array_equal(out[0, H:], out[-1, H:]), "the marker must move with the step"
 
 
 def test_alpha_bar_per_action_signed_alpha_and_captions():
     f = fake_frames(T=4)
-    out = video.add_alpha_bar(f, [-1.0, 0.5, 2.0], bar_height=8, captions=["a", "b", "c", "d"], caption_height=12)
+    out = overlays.add_alpha_bar(f, [-1.0, 0.5, 2.0], bar_height=8, captions=["a", "b", "c", "d"], caption_height=12)
     assert out.shape == (4, 12 + H + 8, W, 3)
     np.testing.assert_array_equal(out[:, 12:12 + H], f)
-    colors, cmap, lo, hi = video.alpha_colors([-1.0, 0.5, 2.0])
+    colors, cmap, lo, hi = overlays.alpha_colors([-1.0, 0.5, 2.0])
     assert cmap == "coolwarm" and (lo, hi) == (-2.0, 2.0) and colors.shape == (3, 3)
 
 
 def test_captions_and_side_by_side():
     f = fake_frames(T=3)
-    out = video.add_captions(f, "hello", strip_height=12, position="bottom")
+    out = overlays.add_captions(f, "hello", strip_height=12, position="bottom")
     assert out.shape == (3, H + 12, W, 3)
     np.testing.assert_array_equal(out[:, :H], f)
     g = fake_frames(T=5, h=H - 8, seed=1)
-    both = video.side_by_side(f, g, labels=["policy", "compressed"], gap=2, label_height=10)
+    both = overlays.side_by_side(f, g, labels=["policy", "compressed"], gap=2, label_height=10)
     assert both.shape == (5, H + 10, 2 * W + 2, 3)
     np.testing.assert_array_equal(both[3, 10:, :W], f[-1])  # the shorter video holds its last frame
     np.testing.assert_array_equal(both[4, 10:H + 2, W + 2:], g[4])
@@ -162,12 +162,12 @@ def test_show_embeds_base64(tmp_path):
         (lambda s: video.policy_frames(ENV, lambda o: np.zeros((1, 8)), seed=-1, steps=2), "seed"),
         (lambda s: video.policy_frames(ENV, lambda o: np.zeros((1, 8)), 0, 2, noise_std=-1), "noise_std"),
         (lambda s: video.policy_frames(ENV, lambda o: np.zeros((1, 3)), 0, 2, width=W, height=H), "mean_fn"),
-        (lambda s: video.add_alpha_bar(fake_frames(T=3), [1.0]), "alpha"),
-        (lambda s: video.add_alpha_bar(fake_frames(T=3), [1.0, np.nan, 2.0]), "NaN"),
-        (lambda s: video.add_alpha_bar(fake_frames(T=3), [1.0, 2.0, 3.0], cmap="nope"), "cmap"),
-        (lambda s: video.add_captions(fake_frames(T=3), ["a", "b"]), "captions"),
-        (lambda s: video.side_by_side(), "at least one"),
-        (lambda s: video.side_by_side(fake_frames(), labels=["a", "b"]), "labels"),
+        (lambda s: overlays.add_alpha_bar(fake_frames(T=3), [1.0]), "alpha"),
+        (lambda s: overlays.add_alpha_bar(fake_frames(T=3), [1.0, np.nan, 2.0]), "NaN"),
+        (lambda s: overlays.add_alpha_bar(fake_frames(T=3), [1.0, 2.0, 3.0], cmap="nope"), "cmap"),
+        (lambda s: overlays.add_captions(fake_frames(T=3), ["a", "b"]), "captions"),
+        (lambda s: overlays.side_by_side(), "at least one"),
+        (lambda s: overlays.side_by_side(fake_frames(), labels=["a", "b"]), "labels"),
         (lambda s: video.write_video(fake_frames(), "../escape"), "name"),
         (lambda s: video.write_video(fake_frames(), "a.mp4"), "name"),
         (lambda s: video.write_video(fake_frames().astype(np.float32), "a"), "dtype"),
@@ -180,9 +180,9 @@ def test_show_embeds_base64(tmp_path):
         (lambda s: video.sequence_frames(bad(s, physics=np.nan), np.zeros((3, 8))), "start.physics"),
         (lambda s: video.policy_frames(ENV, lambda o: np.zeros((1, 8)), 0, 2, noise_std=np.nan), "noise_std"),
         (lambda s: video.policy_frames(ENV, lambda o: np.zeros((1, 8)), 0, steps=-3), "steps"),
-        (lambda s: video.alpha_colors([]), "alpha is empty"),
-        (lambda s: video.alpha_colors([1.0, np.inf]), "alpha has 1 non-finite"),
-        (lambda s: video.add_alpha_bar(fake_frames(T=3), np.ones((3, 1))), "alpha"),
+        (lambda s: overlays.alpha_colors([]), "alpha is empty"),
+        (lambda s: overlays.alpha_colors([1.0, np.inf]), "alpha has 1 non-finite"),
+        (lambda s: overlays.add_alpha_bar(fake_frames(T=3), np.ones((3, 1))), "alpha"),
     ],
 )
 def test_errors(start, call, match):

@@ -22,6 +22,7 @@ One module per idea, read in this order:
 Everything a notebook uses is importable from here: ``from gc_helpers import compression as C; C.search(...)``.
 """
 
+from ..vectors import cosine  # noqa: F401  (C.cosine: bench/decompression.py still reads it here)
 from .alpha import best_alpha_lbfgs, fit_alpha
 from .cem import CEMResult, batch_cosines, cem_iteration, cem_sequence
 from .chunked import CHUNK_METHODS, DEFAULTS, STUDY_RESET_SEED, ChunkOptions, chunk_search, hill_climb
@@ -36,7 +37,6 @@ from .span import (
     best_alpha,
     best_alpha_exact,
     chunk_gain,
-    cosine,
     l2_objective,
     no_alpha,
     null_cosine,
@@ -59,7 +59,7 @@ __all__ = [
     "AlphaFit", "BEST", "CEMResult", "CHUNK_METHODS", "COMPRESSED_KIND", "ChunkOptions", "Compressibility", "DEFAULTS",
     "IncrementalSpan", "RECOMMENDED", "STUDY_GRID", "STUDY_RESET_SEED", "Scorer", "SearchResult", "Target",
     "artifact_path", "as_sweep", "batch_cosines", "best_alpha", "best_alpha_exact", "best_alpha_lbfgs",
-    "box_step", "cem_iteration", "cem_sequence", "chunk_gain", "chunk_search", "compressed_dir", "cosine",
+    "box_step", "cem_iteration", "cem_sequence", "chunk_gain", "chunk_search", "compressed_dir",
     "fit_alpha", "hill_climb", "l2_objective", "load_compressed", "load_run_artifact", "mean_jacobian",
     "no_alpha", "null_cosine", "policy_mean", "project_directions", "random_action_compressibility",
     "random_target", "run_policy",

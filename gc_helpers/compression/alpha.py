@@ -10,7 +10,8 @@ import math
 import numpy as np
 import torch
 
-from .span import AlphaFit, best_alpha_exact, check_pair, check_vector, cosine, no_alpha
+from ..vectors import cosine
+from .span import AlphaFit, best_alpha_exact, check_pair, check_vector, no_alpha
 
 
 def best_alpha_lbfgs(grads, target, alpha0=None, history_size: int = 10, max_iter: int = 20) -> AlphaFit:

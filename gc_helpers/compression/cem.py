@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .. import envs
-from ..checks import int_at_least, positive_float
+from ..checks import check_seed, int_at_least, positive_float
 from ..policies import GaussianPolicy, task_of
 from .incremental import span_gains
 from .span import best_alpha_exact, no_alpha, null_cosine
@@ -112,7 +112,7 @@ def cem_sequence(policy: GaussianPolicy, target, L: int, sigma: float, alpha: st
     env_id = task_of(policy, env_id)
     spec = envs.env_spec(env_id)
     start = envs.reset_state(env_id, reset_seed)
-    rng = np.random.default_rng(envs.check_seed(seed))
+    rng = np.random.default_rng(check_seed(seed))
     t0 = time.perf_counter()
 
     def score(X):  # the cosine of each candidate sequence (population, L, k)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from .. import envs, sim
-from ..checks import int_at_least, positive_float
+from ..checks import check_seed, int_at_least, positive_float
 from ..policies import GaussianPolicy, check_sigma, task_of
 from .incremental import IncrementalSpan
 from .optimisers import ChunkContext, best_chunk
@@ -136,7 +136,7 @@ def reset_seed_tuple(reset_seeds) -> tuple[int, ...]:
     seeds = (reset_seeds,) if isinstance(reset_seeds, int | np.integer) else tuple(reset_seeds)
     if not seeds:
         raise ValueError("reset_seeds is empty; give at least one reset seed")
-    return tuple(envs.check_seed(s) for s in seeds)
+    return tuple(check_seed(s) for s in seeds)
 
 
 class _Growth:
@@ -147,7 +147,7 @@ class _Growth:
         span = IncrementalSpan(w, capacity=max_length + 8)
         scorer = Scorer(policy, span, n_threads, float(opts.future_weight), int(opts.safety))
         self.ctx = ChunkContext(policy, w, opts, spec.act_low, spec.act_high,
-                                np.random.default_rng(envs.check_seed(seed)), span, scorer)
+                                np.random.default_rng(check_seed(seed)), span, scorer)
         self.act_dim, self.seeds, self.method, self.settings = spec.act_dim, seeds, method, settings
         self.trajs = [Trajectory(envs.reset_state(env_id, s)) for s in seeds]
         self.order, self.unhealthy = [], []  # unhealthy: steps where no healthy chunk was found

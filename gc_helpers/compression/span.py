@@ -1,8 +1,7 @@
 """The span of per-step gradients and a target direction: cosines, the best α, the √(L/P) null model.
 
 Taught in notebooks/04_alpha_optimisation.ipynb (§1 The span picture, §3 Cosine vs length: Which null?) and used
-by every search. numpy only (no torch): plain linear algebra, and the package's one ``cosine``, which
-``gc_helpers.pg_theory`` shares.
+by every search. numpy only (no torch): plain linear algebra on top of ``gc_helpers.vectors.cosine``.
 
 Conventions. A target is a vector w (P,). In the reference functions below, G (P, L) holds one gradient per
 COLUMN, so that the compressed direction is G α; the searches store gradients one per ROW, grads (L, P), and
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..checks import check_seed, finite_array, int_at_least
+from ..vectors import cosine
 
 # ------------------------------------------------------------------------------------------------------------
 # Input checks (each ValueError names the argument and what is allowed)
@@ -55,21 +55,6 @@ def _check_columns(G, w, name: str = "G") -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------------------------------------------------
 # Cosines and the best α (reference functions: the notebooks' exercises are checked against them)
-
-
-def cosine(u, v) -> float:
-    """cos(u, v) = u·v / (‖u‖ ‖v‖) of two vectors (flattened); both must be non-zero.
-
-    Taught in notebooks/01_policy_gradient.ipynb, §7 Sum over time, mean over time, mean over trajectories
-    (the cosine ignores the gradient's scale).
-    """
-    u, v = finite_array(u, "u").ravel(), finite_array(v, "v").ravel()
-    if u.shape != v.shape:
-        raise ValueError(f"u has {u.size} entries and v has {v.size}: they must match")
-    nu, nv = np.linalg.norm(u), np.linalg.norm(v)
-    if nu == 0 or nv == 0:
-        raise ValueError("u or v is the zero vector: cosine similarity is undefined")
-    return float(u @ v / (nu * nv))
 
 
 def best_alpha(G, w) -> np.ndarray:

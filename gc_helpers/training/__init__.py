@@ -8,9 +8,9 @@ Taught in notebooks/02_train_quadratic_agent.ipynb (REINFORCE) and notebooks/06_
 - ``runs``: one ``Run`` type for both, ``save_run`` / ``load_run`` (data/runs/<name>/, kind "run").
 """
 
+from .configs import PPOConfig, TrainConfig
 from .recorder import Progress, Recorder, notebook_progress
 from .reinforce import (
-    TrainConfig,
     advantages,
     episode_advantages,
     fit_normalizer,
@@ -22,7 +22,7 @@ from .reinforce import (
 )
 from .runs import Run, evaluate_run, evaluation_dict, load_run, policy_at, runs_dir, save_run, with_evaluation
 
-__all__ = ["Progress", "Recorder", "Run", "TrainConfig", "advantages", "episode_advantages", "evaluate_run",
-           "evaluation_dict", "fit_normalizer", "importance_weights", "load_run", "notebook_progress", "policy_at",
-           "reward_to_go", "reward_to_go_advantages", "runs_dir", "save_run", "surrogate_loss", "train_reinforce",
-           "with_evaluation"]
+__all__ = ["PPOConfig", "Progress", "Recorder", "Run", "TrainConfig", "advantages", "episode_advantages",
+           "evaluate_run", "evaluation_dict", "fit_normalizer", "importance_weights", "load_run", "notebook_progress",
+           "policy_at", "reward_to_go", "reward_to_go_advantages", "runs_dir", "save_run", "surrogate_loss",
+           "train_reinforce", "with_evaluation"]

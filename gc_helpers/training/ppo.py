@@ -34,22 +34,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 import torch
 
-from .. import envs, rollouts, sim
-from ..checks import check_seed, finite_array, int_at_least, positive_float
-from ..compression.probes import Compressibility, random_action_compressibility  # noqa: F401  (notebook 06)
-from .configs import ConfigFields, in_range
-from .ppo_core import (  # noqa: F401  (re-exported: notebooks and tests use them as ppo.<name>)
-    CLIP_OBS,
-    CLIP_REWARD,
-    POLICY_KIND,
+from .. import envs
+from ..checks import finite_array
+from .configs import PPOConfig, in_range
+from .ppo_core import (
     Actor,
-    Batch,
     Critic,
     ParallelEnvs,
     RewardScaler,
@@ -58,96 +51,10 @@ from .ppo_core import (  # noqa: F401  (re-exported: notebooks and tests use the
     collect,
     describe_actor,
     gaussian_entropy,
-    gaussian_log_prob,
-    log_det_tanh,
-    normalize_obs,
-    squash,
     squashed_log_prob,
 )
 from .recorder import Progress, Recorder
-from .runs import Run, evaluate_run, load_run, runs_dir  # noqa: F401  (ppo.runs_dir: notebooks/06_ppo.ipynb)
-
-ADV_NORMS = ("batch", "minibatch", "none")
-
-
-@dataclass(frozen=True)
-class PPOConfig(ConfigFields):
-    """Everything a PPO run depends on. Defaults: the standard MuJoCo PPO hyper-parameters on Hopper-v5.
-
-    Taught in notebooks/06_ppo.ipynb, §4."""
-
-    algo: ClassVar[str] = "ppo"
-
-    env_id: str = "Hopper-v5"  # the MuJoCo task
-    total_steps: int = 1_000_000  # env steps (rounded up to whole updates)
-    n_envs: int = 8  # environments stepped together
-    n_steps: int = 256  # steps per env per update (batch = n_envs · n_steps = 2048)
-    epochs: int = 10  # passes over the batch per update
-    minibatch_size: int = 64  # samples per optimiser step
-    lr: float = 3e-4  # Adam's learning rate (at the start, with anneal_lr)
-    anneal_lr: bool = True  # linear decay to 0 over the run
-    gamma: float = 0.99  # discount
-    lam: float = 0.95  # GAE's λ (0: one-step TD, 1: Monte Carlo)
-    clip: float = 0.2  # ε of the clipped surrogate
-    ent_coef: float = 0.0  # weight of the entropy bonus
-    vf_coef: float = 0.5  # weight of the value loss
-    max_grad_norm: float = 0.5  # gradient-norm clipping
-    adv_norm: str = "batch"  # "batch" | "minibatch" | "none" (the seed's comparison)
-    hidden: tuple[int, ...] = (64, 64)  # hidden layer widths of actor and critic
-    init_log_std: float = 0.0  # the actor's initial log σ
-    obs_norm: bool = True  # normalise observations with a running mean/std
-    reward_scale: bool = True  # divide rewards by the running std of the discounted return
-    horizon: int = 1000  # time limit of an episode (truncation)
-    checkpoint_every: int = 1  # keep the actor every k updates (first and last always kept)
-    seed: int = 0  # network init, action noise, minibatch order and env resets
-    n_threads: int = 1  # torch threads (1 is fastest for 64×64 nets)
-
-    def __post_init__(self):
-        sim.check_env_id(self.env_id)
-        for name in ("total_steps", "n_envs", "n_steps", "epochs", "minibatch_size", "horizon", "checkpoint_every",
-                     "n_threads"):
-            int_at_least(getattr(self, name), name, 1)
-        check_seed(self.seed)
-        if self.minibatch_size > self.batch_size:
-            raise ValueError(f"minibatch_size={self.minibatch_size!r}: must be <= n_envs · n_steps = "
-                             f"{self.batch_size}")
-        in_range(self.lr, "lr", 0, 1, low_open=True)
-        in_range(self.gamma, "gamma", 0, 1, low_open=True)
-        in_range(self.lam, "lam", 0, 1)
-        in_range(self.clip, "clip", 0, 1, low_open=True, high_open=True)
-        in_range(self.ent_coef, "ent_coef", 0, math.inf, high_open=True)
-        in_range(self.vf_coef, "vf_coef", 0, math.inf, high_open=True)
-        positive_float(self.max_grad_norm, "max_grad_norm")
-        in_range(self.init_log_std, "init_log_std", -5, 2)
-        if self.adv_norm not in ADV_NORMS:
-            raise ValueError(f"adv_norm={self.adv_norm!r}: allowed: {', '.join(ADV_NORMS)}")
-        hidden = tuple(self.hidden) if isinstance(self.hidden, list | tuple) else None
-        if not hidden or not all(not isinstance(h, bool) and isinstance(h, int | np.integer) and h >= 1
-                                 for h in hidden):
-            raise ValueError(f"hidden={self.hidden!r}: must be a non-empty tuple of integers >= 1, e.g. (64, 64)")
-        object.__setattr__(self, "hidden", tuple(int(h) for h in hidden))
-        for name in ("anneal_lr", "obs_norm", "reward_scale"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name}={getattr(self, name)!r}: must be True or False")
-
-    @property
-    def batch_size(self) -> int:
-        return self.n_envs * self.n_steps
-
-    @property
-    def n_updates(self) -> int:
-        return -(-self.total_steps // self.batch_size)
-
-    @property
-    def n_iterations(self) -> int:
-        """``n_updates`` under the name both trainers share."""
-        return self.n_updates
-
-    @property
-    def optimizer(self) -> str:
-        """PPO's one optimiser (actor and critic together)."""
-        return "adam"
-
+from .runs import Run
 
 # ------------------------------------------------------------------------------------------------------------
 # Reference functions (notebook exercises check students against these; the loop calls them)
@@ -196,7 +103,7 @@ def clipped_surrogate(ratio: torch.Tensor, adv: torch.Tensor, clip: float) -> to
 # Training
 
 
-def train_ppo(config: PPOConfig = PPOConfig(), progress: Callable[[Progress], object] | None = None,
+def train_ppo(config: PPOConfig = PPOConfig(), progress: Callable[[Progress], object] | None = None,  # noqa: B008
               path=None, save_every: int = 25) -> Run:
     """Train with PPO (module docstring). If ``path`` (a name under data/runs/ or a folder) is given, the run is
     saved there every ``save_every`` updates and at the end — also when interrupted (KeyboardInterrupt, or the
@@ -236,10 +143,10 @@ def train_ppo(config: PPOConfig = PPOConfig(), progress: Callable[[Progress], ob
             # ALGO: advantages: GAE(γ, λ) across episode boundaries; returns R = A + V
             T, N = rew.shape
             B = T * N
-            x = policy.x(batch.obs.reshape(B, -1))
+            x = policy.normalized(batch.obs.reshape(B, -1))
             with torch.no_grad():
                 values = critic(x).double().numpy().reshape(T, N)
-                next_values = critic(policy.x(batch.next_obs.reshape(B, -1))).double().numpy().reshape(T, N)
+                next_values = critic(policy.normalized(batch.next_obs.reshape(B, -1))).double().numpy().reshape(T, N)
             adv, ret = gae(rew, values, next_values, batch.terminated, batch.truncated, c.gamma, c.lam)
             adv_t = torch.as_tensor(adv.reshape(B), dtype=torch.float32)
             if c.adv_norm == "batch":
@@ -296,34 +203,3 @@ def train_ppo(config: PPOConfig = PPOConfig(), progress: Callable[[Progress], ob
                            log_std=actor.log_std.detach().numpy().astype(np.float64).copy()):
                 break
     return rec.run
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Loading and evaluating (the names notebooks/06_ppo.ipynb uses; ``load_run`` reads both kinds)
-
-
-def load_ppo_run(name_or_path, **expect) -> Run:
-    """``load_run`` that insists on a PPO run. Taught in notebooks/06_ppo.ipynb, §5."""
-    run = load_run(name_or_path, **expect)
-    if run.algo != "ppo":
-        raise ValueError(f"{run.path} holds a {run.algo!r} run; expected a PPO run (train one with bench/ppo.py)")
-    return run
-
-
-def evaluate_ppo(run: Run, j: int = -1, n_episodes: int = 10, horizon: int = 1000, seed: int = 10_000,
-                 noise_std: float = 0.0) -> rollouts.Evaluation:
-    """Return of checkpoint ``j`` acting deterministically (a = squash(μ(s))), as ``evaluate_run`` with one noise
-    level. Taught in notebooks/06_ppo.ipynb, §4."""
-    return evaluate_run(run, n_episodes, horizon, seed, {"eval": noise_std}, j)["eval"]
-
-
-def smooth(y, window: int = 10) -> np.ndarray:
-    """Moving average ignoring NaNs (for plotting noisy per-update curves). Taught in notebooks/06_ppo.ipynb, §5."""
-    int_at_least(window, "window", 1)
-    y = np.asarray(y, dtype=np.float64)
-    ok = np.isfinite(y)
-    k = np.ones(window)
-    num = np.convolve(np.where(ok, y, 0.0), k, mode="full")[: len(y)]
-    den = np.convolve(ok.astype(float), k, mode="full")[: len(y)]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.maximum(den, 1), np.nan)

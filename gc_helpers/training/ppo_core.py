@@ -143,12 +143,13 @@ class TanhGaussianPolicy:
     act_low: float
     act_high: float
 
-    def x(self, obs) -> torch.Tensor:
+    def normalized(self, obs) -> torch.Tensor:
+        """The observations as the actor sees them: normalised with (obs_mean, obs_var) and clipped to ±10."""
         return torch.as_tensor(normalize_obs(obs, self.obs_mean, self.obs_var), dtype=self.actor.log_std.dtype)
 
     def log_prob(self, obs, u) -> torch.Tensor:
         """log π(a|s) of the squashed action a = squash(u) (differentiable in the actor's parameters)."""
-        return squashed_log_prob(torch.as_tensor(u, dtype=self.actor.log_std.dtype), self.actor(self.x(obs)),
+        return squashed_log_prob(torch.as_tensor(u, dtype=self.actor.log_std.dtype), self.actor(self.normalized(obs)),
                                  self.actor.log_std, self.act_low, self.act_high)
 
     def mean_fn(self):
@@ -156,7 +157,7 @@ class TanhGaussianPolicy:
 
         def fn(obs):
             with torch.no_grad():
-                return squash(self.actor(self.x(obs)), self.act_low, self.act_high).double().numpy()
+                return squash(self.actor(self.normalized(obs)), self.act_low, self.act_high).double().numpy()
 
         return fn
 
@@ -165,7 +166,7 @@ class TanhGaussianPolicy:
         from torch.func import functional_call, grad, vmap
 
         params = {k: p.detach() for k, p in self.actor.named_parameters()}
-        x = self.x(obs)
+        x = self.normalized(obs)
         uu = torch.as_tensor(u, dtype=x.dtype)
 
         def one(p, xi, ui):
@@ -245,7 +246,7 @@ def collect(venv: ParallelEnvs, policy: TanhGaussianPolicy, n_steps: int, gen: t
     for t in range(n_steps):
         obs[t] = venv.obs
         with torch.no_grad():
-            mu = policy.actor(policy.x(venv.obs))
+            mu = policy.actor(policy.normalized(venv.obs))
             u = mu + std * torch.randn(mu.shape, generator=gen, dtype=mu.dtype)
             logps[t] = squashed_log_prob(u, mu, policy.actor.log_std, policy.act_low, policy.act_high).numpy()
             a = squash(u, policy.act_low, policy.act_high).double().numpy()

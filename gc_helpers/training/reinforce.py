@@ -28,117 +28,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 import torch
 
 from .. import envs, rollouts, sim
-from ..checks import check_seed, int_at_least, positive_float
-from ..policies import KINDS, Normalizer, describe, make_policy
-from .configs import ConfigFields, in_range
+from ..checks import check_seed, int_at_least
+from ..policies import Normalizer, describe, make_policy
+from .configs import BASELINES, ESTIMATORS, TrainConfig, in_range
 from .recorder import Progress, Recorder
 from .runs import Run
-
-OPTIMIZERS = ("sgd", "adam")
-ESTIMATORS = ("episode", "reward_to_go")
-BASELINES = ("mean", "none")
-
-
-@dataclass(frozen=True)
-class TrainConfig(ConfigFields):
-    """Everything a REINFORCE run depends on. Defaults: the study-faithful quadratic Ant run.
-
-    Taught in notebooks/02_train_quadratic_agent.ipynb, §2."""
-
-    algo: ClassVar[str] = "reinforce"
-
-    env_id: str = "Ant-v5"  # the MuJoCo task (a Box action space)
-    policy_kind: str = "quadratic"  # "linear", "quadratic" or "mlp" (policies.make_policy)
-    sigma: float = 0.1  # exploration std while sampling (fixed unless sigma_final is set)
-    sigma_final: float | None = None  # if set: σ moves linearly (in log space) from sigma to sigma_final
-    hidden: int = 128  # MLP width
-    init: str | None = None  # policies.make_policy's init (None: zero for linear/quadratic, study for mlp)
-    n_envs: int = 64  # episodes per outer iteration
-    horizon: int = 200  # steps per training episode
-    n_iterations: int = 150  # outer iterations (= checkpoints after the first)
-    inner_steps: int = 1  # optimiser steps per sampled batch (importance-sampled reuse when > 1)
-    stop_ratio: float = 4e4  # stop the inner loop when the largest importance ratio exceeds this
-    ratio_cap: float = 1e3  # importance ratios are capped at this value before weighting the loss
-    optimizer: str = "sgd"  # "sgd" (with momentum, the study) or "adam"
-    lr: float = 2e-3  # learning rate
-    momentum: float = 0.9  # SGD only
-    betas: tuple[float, float] = (0.9, 0.999)  # Adam only
-    grad_clip: float | None = 1.0  # max gradient norm (None: no clipping)
-    estimator: str = "episode"  # "episode" (G_i − b, the study) or "reward_to_go" (R_it − b_t)
-    baseline: str = "mean"  # "mean" (ρ-weighted mean return) or "none"
-    gamma: float = 1.0  # discount of the reward-to-go (estimator="reward_to_go" only)
-    normalize_advantages: bool = False  # divide the advantages by their std over the batch's steps
-    norm_episodes: int = 100  # random-action episodes that fit the observation normaliser (0: identity)
-    norm_horizon: int = 100  # steps of each of those episodes
-    seed: int = 0  # policy init, env resets and exploration noise
-    n_threads: int = 1  # torch threads for the gradient computation
-    clip_actions: bool = True  # env gets actions clipped to the box (False: raw, as the study; see rollouts.rollout)
-
-    def __post_init__(self):
-        _check_env(self.env_id)
-        if self.policy_kind not in KINDS:
-            raise ValueError(f"policy_kind={self.policy_kind!r}: allowed: {', '.join(KINDS)}")
-        positive_float(self.sigma, "sigma")
-        if self.sigma_final is not None:
-            positive_float(self.sigma_final, "sigma_final")
-        for name in ("hidden", "n_envs", "horizon", "n_iterations", "inner_steps", "norm_horizon", "n_threads"):
-            int_at_least(getattr(self, name), name, 1)
-        int_at_least(self.norm_episodes, "norm_episodes", 0)
-        check_seed(self.seed)
-        for name, allowed in (("optimizer", OPTIMIZERS), ("estimator", ESTIMATORS), ("baseline", BASELINES)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name}={getattr(self, name)!r}: allowed: {', '.join(allowed)}")
-        positive_float(self.lr, "lr")
-        in_range(self.momentum, "momentum", 0, 1, high_open=True)
-        if not isinstance(self.betas, tuple | list) or len(self.betas) != 2:
-            raise ValueError(f"betas={self.betas!r}: must be two numbers in [0, 1)")
-        for b in self.betas:
-            in_range(b, "betas", 0, 1, high_open=True)
-        if self.grad_clip is not None:
-            positive_float(self.grad_clip, "grad_clip")
-        in_range(self.stop_ratio, "stop_ratio", 1, math.inf, low_open=True)
-        in_range(self.ratio_cap, "ratio_cap", 1, math.inf)
-        in_range(self.gamma, "gamma", 0, 1, low_open=True)
-        if self.init not in (None, "zero", "study"):
-            raise ValueError(f"init={self.init!r}: allowed: None, 'zero', 'study'")
-
-    def sigma_at(self, iteration: int) -> float:
-        """σ used to sample at outer iteration ``iteration`` (0-based)."""
-        if self.sigma_final is None or self.n_iterations == 1:
-            return float(self.sigma)
-        f = iteration / (self.n_iterations - 1)
-        return float(math.exp((1 - f) * math.log(self.sigma) + f * math.log(self.sigma_final)))
-
-    @property
-    def sigma_trained(self) -> float:
-        """The σ a trained policy keeps (sigma_final if set, else sigma)."""
-        return float(self.sigma_final if self.sigma_final is not None else self.sigma)
-
-
-def _check_env(env_id):
-    """A supported MuJoCo task with a Box action space, or a ValueError saying what is wrong."""
-    if env_id in sim.supported_env_ids():
-        return env_id
-    import gymnasium as gym
-
-    if isinstance(env_id, str) and env_id in gym.registry:
-        env = gym.make(env_id)
-        try:
-            space = env.action_space
-        finally:
-            env.close()
-        if not isinstance(space, gym.spaces.Box):
-            raise ValueError(f"env_id={env_id!r} has action space {space}; REINFORCE with a Gaussian policy needs "
-                             f"a Box (continuous) action space")
-    raise ValueError(f"env_id={env_id!r} is not supported; allowed: {', '.join(sim.supported_env_ids())}")
-
 
 # ------------------------------------------------------------------------------------------------------------
 # Reference functions: the pieces of one REINFORCE step (notebook exercises check students against these)
@@ -252,7 +151,7 @@ def iteration_seed(seed: int, iteration: int, n_envs: int) -> int:
     return 1_000_000 * (seed + 1) + iteration * n_envs
 
 
-def train_reinforce(config: TrainConfig = TrainConfig(), callback: Callable[[Progress], object] | None = None,
+def train_reinforce(config: TrainConfig = TrainConfig(), callback: Callable[[Progress], object] | None = None,  # noqa: B008
                     pool: rollouts.EnvPool | None = None, verbose: bool = False, path=None,
                     save_every: int = 25) -> Run:
     """Train a Gaussian policy with REINFORCE (the module docstring); returns the Run (saved only with ``path``).

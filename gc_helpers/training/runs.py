@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import rollouts
 from ..policies import from_description
+from .configs import PPOConfig, TrainConfig
 from .ppo_core import tanh_gaussian_policy
 
 
@@ -171,20 +172,24 @@ def save_run(run: Run, name_or_path, dtype=None) -> Path:
     return store.save(resolve(name_or_path), RUN_KIND, arrays, run.meta)
 
 
-def load_run(name_or_path, **expect) -> Run:
-    """Load a saved run of either trainer by name (data/runs/<name>) or folder; ``expect`` as in store.load
-    (e.g. env_id="Ant-v5").
+def load_run(name_or_path, algo: str | None = None, **expect) -> Run:
+    """Load a saved run of either trainer by name (data/runs/<name>) or folder; ``algo`` ("reinforce" or "ppo")
+    insists on that trainer's run; ``expect`` as in store.load (e.g. env_id="Ant-v5").
 
     Taught in notebooks/02_train_quadratic_agent.ipynb, §3 and notebooks/06_ppo.ipynb, §5."""
     from .. import store
-    from .ppo import PPOConfig
-    from .reinforce import TrainConfig
 
+    expected = algo
+    if expected is not None and expected not in ALGOS:
+        raise ValueError(f"algo={expected!r}: allowed: {', '.join(ALGOS)} (or None: either)")
     art = store.load(resolve(name_or_path), RUN_KIND, **expect)
     m = art.meta
     algo = m.get("algorithm", "reinforce")
     if algo not in ALGOS:
         raise ValueError(f"{art.path} holds a run of algorithm {algo!r}; this package reads {', '.join(ALGOS)}")
+    if expected is not None and algo != expected:
+        raise ValueError(f"{art.path} holds a {algo!r} run; expected algo={expected!r} (bench/training.py trains "
+                         "REINFORCE runs, bench/ppo.py PPO runs)")
     a = ALGOS[algo]
     config = (PPOConfig if algo == "ppo" else TrainConfig).from_dict(m.get("config", {"env_id": m["env_id"]}))
     description = {k: v for k, v in m.items() if k not in _NOT_DESCRIPTION and k not in a.meta_stats}
