@@ -324,7 +324,8 @@ def main(argv=None) -> int:
     if args.fresh_episodes < 2 or args.select_episodes < 1:
         ap.error("--fresh-episodes must be ≥ 2 (≥ 20 for shipped results) and --select-episodes ≥ 1")
     folder = Path(args.out) if args.out else data_dir() / "decompressed_seeds" / args.run
-    print(f"{args.run}: search seeds {seeds}, β grid {BETAS}, {args.select_episodes} selection + "
+    print(f"{args.run}: search seeds {seeds}, β grid {REFINED_GRID if args.refined else BETAS}"
+          f"{' refined' if args.refined else ''}, {args.select_episodes} selection + "
           f"{args.fresh_episodes} fresh episodes × {HORIZON} steps per direction → {folder}", flush=True)
     t0 = time.perf_counter()
     if args.only != "directions":

@@ -430,19 +430,21 @@ SEED_KIND = "decompressed_seed"
 MEASURES = ("returns", "velocity", "net")  # return, forward velocity, return minus the alive bonus
 
 
-def seed_rows(folder, bootstrap: Callable = bootstrap_recovered) -> tuple:
+def seed_rows(folder, bootstrap: Callable = bootstrap_recovered, sub: str | None = None) -> tuple:
     """(reference, rows) of a decompression-over-seeds folder: the fresh-seed denominators, and per direction its
-    setting (direction, L, search_seed, cosine, best_beta), fresh-episode means and the recovered fraction of each
-    measure with its interval (``bootstrap(best, first, last)``). Taught in notebooks/05_line_search_decompression
-    .ipynb, §4 What one trajectory recovers."""
+    setting (direction, L, search_seed, cosine, best_beta, edge, select_episodes), fresh-episode means and the
+    recovered fraction of each measure with its interval (``bootstrap(best, first, last)``). ``sub``: read the
+    directions from folder/sub (e.g. "refined": the refined line search), the reference from folder. Taught in
+    notebooks/05_line_search_decompression.ipynb, §4 What one trajectory recovers."""
     from pathlib import Path
 
     from . import store
 
     folder = Path(folder)
     ref = store.load(folder / "reference", SEED_KIND)
+    where = folder / sub if sub else folder
     rows = []
-    for path in sorted(p for p in folder.iterdir() if (p / "meta.json").is_file()):
+    for path in sorted(p for p in where.iterdir() if (p / "meta.json").is_file()):
         if path.name == "reference" or path.name.startswith(("search_", ".")):
             continue
         a = store.load(path, SEED_KIND)
@@ -450,8 +452,40 @@ def seed_rows(folder, bootstrap: Callable = bootstrap_recovered) -> tuple:
         row = {k: a.meta[k] for k in ("direction", "L", "search_seed", "cosine", "best_beta")}
         row.update(name=path.name, ret=float(ret.mean()), se=float(ret.std(ddof=1) / np.sqrt(ret.size)), n=ret.size,
                    length=float(a["fresh_lengths"].mean()), velocity=float(a["fresh_velocity"].mean()),
-                   net=float(a["fresh_net"].mean()))
+                   net=float(a["fresh_net"].mean()), edge=a.meta.get("edge", edge_of(a["betas"], a.meta["best_beta"])),
+                   select_episodes=int(a.meta["select_episodes"]), n_betas=int(a["betas"].size))
         for key in MEASURES:
             row[f"rho_{key}"] = bootstrap(a[f"fresh_{key}"], ref[f"first_{key}"], ref[f"last_{key}"])
         rows.append(row)
     return ref, rows
+
+
+def seed_verdicts(rows, keys=("rho_returns", "rho_velocity", "rho_net")) -> list:
+    """Behaviour cloning against the compressed direction at every L both have, for each measure: the per-seed
+    recovered fractions (BC: one per expert episode; compressed: one per search seed) compared by Welch's t
+    (``stats.compare``), Holm-corrected over every (L, measure) of the table; "n = 3: no verdict" below
+    ``stats.MIN_SEEDS`` seeds a side. Returns [(L, key, Comparison or None, text)]: None (and "n = 1: no
+    verdict", with the means) when a side has a single seed, no spread to compare.
+    Taught in notebooks/05_line_search_decompression.ipynb, §4 What one trajectory recovers."""
+    from . import stats
+
+    found = []
+    for L in sorted({r["L"] for r in rows if r["direction"] == "compressed"}):
+        for key in keys:
+            bc = [r[key][0] for r in rows if r["direction"] == "bc" and r["L"] == L]
+            comp = [r[key][0] for r in rows if r["direction"] == "compressed" and r["L"] == L]
+            if not bc or not comp:
+                continue
+            c = stats.compare(bc, comp, "BC", "compressed") if min(len(bc), len(comp)) >= 2 else None
+            found.append((L, key, c, bc, comp))
+    done = iter(stats.holm_verdicts([f[2] for f in found if f[2] is not None]))
+    out = []
+    for L, key, c, bc, comp in found:
+        if c is None:
+            text = (f"BC {np.mean(bc):.2f} (n = {len(bc)}) vs compressed {np.mean(comp):.2f} (n = {len(comp)}) — "
+                    f"n = {min(len(bc), len(comp))}: no verdict")
+        else:
+            c = next(done)
+            text = c.summary()
+        out.append((L, key, c, text))
+    return out

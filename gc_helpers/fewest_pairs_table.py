@@ -59,18 +59,19 @@ def aggregate(cells) -> dict:
     return out
 
 
-def build_table(root) -> Path | None:
+def build_table(root, reference_root=None) -> Path | None:
     """Aggregate the cells under ``root`` and save ``root/table`` (with the trained and untrained policies'
-    numbers in its metadata); None when there is no cell yet."""
+    numbers, from ``reference_root`` (default ``root``), in its metadata); None when there is no cell yet."""
     root = Path(root)
+    ref_root = Path(reference_root) if reference_root is not None else root
     cells = load_cells(root)
     if not cells:
         return None
     meta = {"run": cells[0].meta["run"], "env_id": cells[0].meta["env_id"], "protocol": cells[0].meta["protocol"],
             "cells": [p.path.name for p in cells]}
     for name in ("trained", "first"):
-        if (root / name / "meta.json").is_file():
-            ref = store.load(root / name, REFERENCE_KIND).meta
+        if (ref_root / name / "meta.json").is_file():
+            ref = store.load(ref_root / name, REFERENCE_KIND).meta
             meta[name] = {k: ref[k] for k in ("velocity", "return", "stderr", "return_minus_alive", "length",
                                               "env_steps", "n_episodes")}
     return store.save(root / "table", TABLE_KIND, aggregate(cells), meta)
@@ -95,51 +96,104 @@ def row(table, method: str, L: int) -> dict | None:
         "n": int(table["n_seeds"][i]), "velocity_sd": float(table["velocity_std"][i])}
 
 
-def compare(a: dict, b: dict, floor: float = 0.02) -> str:
-    """Which of two rows walks faster on fresh episodes: "a", "b", "tie" (|gap| ≤ 2 standard errors of the
-    difference, at least ``floor`` m/s) or "one seed" (either row has a single seed: no spread to judge)."""
-    if min(a["n"], b["n"]) < 2:
-        return "one seed"
-    se = np.hypot(*[x["velocity_sd"] / np.sqrt(x["n"]) for x in (a, b)])
-    gap = a["velocity"] - b["velocity"]
-    return "a" if gap > max(floor, 2 * se) else "b" if gap < -max(floor, 2 * se) else "tie"
+def seed_values(table, method: str, L: int, column: str = "velocity") -> dict:
+    """{seed: the cell's ``column``} of one (method, L) row, read from the cells next to ``table``
+    (<root>/cells/<method>_L<L>_s<seed>/), one number per seed: what a comparison over seeds needs."""
+    root = Path(table.path).parent
+    out = {}
+    for name in table.meta.get("cells", []):
+        if name.startswith(f"{method}_L{L}_s"):
+            out[int(name.rsplit("_s", 1)[1])] = float(store.load(root / "cells" / name, CELL_KIND).meta[column])
+    return dict(sorted(out.items()))
 
 
-def verdicts(table) -> list[str]:
+def _steps(r: dict) -> str:
+    return f"{r['search_env_steps']:,.0f}"
+
+
+def calls(table) -> list:
+    """The comparisons one table's verdicts make (notebook 07 §7), as ``stats.Comparison``s, Holm-corrected as one
+    family: at every L, EVERY manufactured method against behaviour cloning on the first L expert pairs (the line
+    printed shows the best by mean, but all of them count in the correction), and at the largest L ≤ 64 both
+    have, every manufactured method against every expert method (the headline, at equal L). Each comparison is of
+    fresh-episode forward velocity over seeds (Welch's t); a side with fewer than ``stats.MIN_SEEDS`` seeds
+    makes no call. Returns [(L, method_a, method_b, Comparison)]."""
+    from . import stats
+
+    Ls = sorted(set(table["L"].tolist()))
+    found = []
+    for L in Ls:
+        for m in MANUFACTURED:
+            for e in EXPERT if L == _headline_L(table) else ("bc_first",):
+                a, b = seed_values(table, m, L), seed_values(table, e, L)
+                if len(a) >= 2 and len(b) >= 2:
+                    found.append((L, m, e, stats.compare(list(a.values()), list(b.values()), m, e, unit="m/s")))
+    done = stats.holm_verdicts([c for *_, c in found])
+    return [(L, m, e, c) for (L, m, e, _), c in zip(found, done)]
+
+
+def _headline_L(table) -> int | None:
+    """The largest L ≤ 64 at which both a manufactured and an expert method have a row."""
+    Ls = [L for L in sorted(set(table["L"].tolist())) if L <= 64
+          and any(row(table, m, L) for m in MANUFACTURED) and any(row(table, e, L) for e in EXPERT)]
+    return Ls[-1] if Ls else None
+
+
+def verdicts(table, reference_velocity: float | None = None) -> list[str]:
     """The conclusions notebook 07 §7 states for one run's table, each computed from it: the best ≤ 16 pairs (any,
-    and manufactured) against 80 % of the trained policy's velocity, the best manufactured pairs against behaviour
-    cloning on the first L expert pairs at every L, and the answer for ≤ 64 pairs."""
+    and manufactured) against 80 % of the trained policy's velocity (``reference_velocity``, default the table's
+    own fresh-episode measurement), and the comparisons of ``calls`` — each line gives both sides' mean ± sd and
+    seeds, their search env steps, Welch's test with Holm's correction over the table, and the verdict ("n = 3:
+    no verdict" below ``stats.MIN_SEEDS`` seeds a side)."""
+    from . import stats
+
     tr = table.meta["trained"]
-    v_tr, Ls, methods = tr["velocity"], sorted(set(table["L"].tolist())), sorted(set(table["method"].tolist()))
-    out = [f"The trained policy walks at {v_tr:.2f} m/s on {tr['n_episodes']} fresh episodes."]
+    v_tr = tr["velocity"] if reference_velocity is None else float(reference_velocity)
+    Ls, methods = sorted(set(table["L"].tolist())), sorted(set(table["method"].tolist()))
+    out = [f"The trained policy walks at {v_tr:.2f} m/s (the 80 % bar: {0.8 * v_tr:.2f} m/s). Verdicts: Welch's "
+           f"t over seeds at level {stats.LEVEL}, Holm-corrected over every comparison below, and only with ≥ "
+           f"{stats.MIN_SEEDS} seeds a side."]
     small = [(m, L, r) for m in methods for L in Ls if L <= 16 and (r := row(table, m, L))]
     for label, pool in (("any pairs", small), ("manufactured pairs (the goal)",
                                                 [x for x in small if x[0] in MANUFACTURED])):
         if pool:
             m, L, r = max(pool, key=lambda x: x[2]["velocity"])
-            out.append(f"Best with ≤ 16 {label}: {m} at L = {L} (mean over {r['n']} seeds), {r['velocity']:.2f} m/s = "
-                       f"{r['velocity'] / v_tr:.0%} of the trained policy: ≥ 80 % "
-                       f"{'reached' if r['velocity'] >= 0.8 * v_tr else 'NOT reached'}.")
+            seeds = list(seed_values(table, m, L).values())
+            if len(seeds) >= 2:
+                c = stats.compare_to_value(seeds, 0.8 * v_tr, f"{m} L = {L}", "the 80 % bar", unit="m/s")
+                said = f"tested against the bar: {c.summary()}"
+            else:
+                said = f"n = {len(seeds)}: no verdict"
+            out.append(f"Best with ≤ 16 {label}: {m} at L = {L}, mean {r['velocity']:.2f} m/s over {r['n']} seeds = "
+                       f"{r['velocity'] / v_tr:.0%} of the trained policy, the mean "
+                       f"{'above' if r['velocity'] >= 0.8 * v_tr else 'below'} the 80 % bar (search env steps "
+                       f"{_steps(r)}); {said}.")
+    made = calls(table)
     for L in Ls:
-        bc, ours = row(table, "bc_first", L), [(m, r) for m in MANUFACTURED if (r := row(table, m, L))]
-        if bc and ours:
-            m, r = max(ours, key=lambda x: x[1]["velocity"])
-            word = {"a": "manufactured wins", "b": "BC wins", "tie": "no clear winner (within 2 s.e.)",
-                    "one seed": "a single seed on at least one side: no spread to judge"}[compare(r, bc)]
+        vs_bc = [(m, c) for L2, m, e, c in made if L2 == L and e == "bc_first"]
+        if vs_bc:
+            m, c = max(vs_bc, key=lambda x: x[1].mean_a)
+            ra, rb = row(table, m, L), row(table, "bc_first", L)
             sub = row(table, "bc_subset", L)
-            out.append(f"L = {L}: best manufactured ({m}) {r['velocity']:.2f} m/s vs BC on the first L expert pairs "
-                       f"{bc['velocity']:.2f} m/s — {word}"
-                       + (f"; BC on the greedy subset {sub['velocity']:.2f} m/s" if sub else ""))
-    best = {}
-    for group, names in (("manufactured", MANUFACTURED), ("expert", EXPERT)):
-        found = [(m, L, r) for m in names for L in Ls if L <= 64 and (r := row(table, m, L))]
-        best[group] = max(found, key=lambda x: x[2]["velocity"]) if found else None
-    if best["manufactured"] and best["expert"]:
-        (m1, L1, r1), (m2, L2, r2) = best["manufactured"], best["expert"]
-        word = {"a": "manufactured pairs teach more", "b": "expert pairs teach more", "tie": "no clear winner",
-                "one seed": "one seed: no spread to judge"}[compare(r1, r2)]
-        out.append(f"Answer (≤ 64 pairs): the best manufactured pairs ({m1}, L = {L1}) walk at {r1['velocity']:.2f} "
-                   f"m/s, the best expert pairs ({m2}, L = {L2}) at {r2['velocity']:.2f} m/s: {word}.")
+            out.append(f"L = {L}: best manufactured of {len(vs_bc)} vs BC on the first L expert pairs — "
+                       f"{c.summary()}; search env steps {m} {_steps(ra)} vs bc_first {_steps(rb)}"
+                       + (f"; BC on the greedy subset {sub['velocity']:.2f} m/s (n = {sub['n']})" if sub else ""))
+        elif row(table, "bc_first", L) and any(row(table, m, L) for m in MANUFACTURED):
+            m = max((m for m in MANUFACTURED if row(table, m, L)), key=lambda m: row(table, m, L)["velocity"])
+            ra, rb = row(table, m, L), row(table, "bc_first", L)
+            out.append(f"L = {L}: best manufactured ({m}) {ra['velocity']:.2f} m/s (n = {ra['n']}) vs bc_first "
+                       f"{rb['velocity']:.2f} m/s (n = {rb['n']}); search env steps {_steps(ra)} vs {_steps(rb)} — "
+                       f"n = {min(ra['n'], rb['n'])}: no verdict")
+    L = _headline_L(table)
+    head = [(m, e, c) for L2, m, e, c in made if L2 == L and e in EXPERT]
+    if head:
+        best_m = max({m for m, _, _ in head}, key=lambda m: row(table, m, L)["velocity"])
+        best_e = max({e for _, e, _ in head}, key=lambda e: row(table, e, L)["velocity"])
+        c = [c for m, e, c in head if m == best_m and e == best_e][0]
+        ra, rb = row(table, best_m, L), row(table, best_e, L)
+        out.append(f"Answer (at equal L = {L}, the largest L ≤ 64; best of {len({m for m, _, _ in head})} "
+                   f"manufactured vs best of {len({e for _, e, _ in head})} expert methods): {c.summary()}; search "
+                   f"env steps {best_m} {_steps(ra)} vs {best_e} {_steps(rb)}.")
     return out
 
 

@@ -3,6 +3,8 @@
 
 - ``load_spread(label)``: the multi-seed sweeps written by bench/spread.py (kind "spread") as arrays over seeds;
 - ``study_vs_band(spread, study)``: at the lengths both have, is the study's point inside our min–max band?
+  ``study_tests``: our seeds against the study's value at each length (one-sample t, Holm);
+- ``versus``/``versus_all``: comparisons over training seeds with ``gc_helpers.stats`` (notebooks 02, 06);
 - ``not_a_compression_length(P, k)``: P/k, from where a search could match any direction at the visited states;
 - ``compression_ratio(L, P, k)``: (k+1)·L/P, the numbers a trajectory carries (k actions and one α per step) per
   policy parameter;
@@ -212,11 +214,34 @@ def grid_metrics(arts) -> dict:
 
 
 def versus(name_a: str, x, name_b: str, y, what: str) -> str:
-    """One comparison over seeds, as the notebooks state it: which mean is higher, mean ± s.d. of each, and
-    whether the seed ranges (min–max) overlap (then no conclusion is drawn)."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    overlap = x.min() <= y.max() and y.min() <= x.max()
-    word = "higher" if x.mean() > y.mean() else "lower"
-    return (f"{name_a} {word} than {name_b} on {what}: {x.mean():.3g} ± {x.std(ddof=1):.2g} vs {y.mean():.3g} ± "
-            f"{y.std(ddof=1):.2g} over {len(x)} / {len(y)} seeds — the ranges "
-            + ("overlap: no conclusion" if overlap else "do not overlap"))
+    """One comparison over seeds, as the notebooks state it (``stats.compare``: Welch's t at level
+    ``stats.LEVEL``, a verdict only with ≥ ``stats.MIN_SEEDS`` seeds a side, else "n = 3: no verdict")."""
+    from . import stats
+
+    return f"{what}: " + stats.compare(x, y, name_a, name_b).summary(digits=3)
+
+
+def versus_all(items) -> list[str]:
+    """``versus`` for every (name_a, x, name_b, y, what) of one table, Holm-corrected as one family (notebooks 02
+    §4 and 06 §5)."""
+    from . import stats
+
+    items = list(items)
+    done = stats.holm_verdicts([stats.compare(x, y, a, b) for a, x, b, y, _ in items])
+    return [f"{what}: {c.summary(digits=3)}" for (_, _, _, _, what), c in zip(items, done)]
+
+
+def study_tests(spread: Spread, study_lengths, study_cosines) -> list:
+    """[(L, Comparison)]: at each length both record, our search seeds' cosines against the study's single
+    digitised value (``stats.compare_to_value``, one-sample t), Holm-corrected over the lengths. The study's side
+    has no spread and is measured with P = 6056 features (both x_i x_j and x_j x_i kept) against our P = 3248, so
+    its cosine is in another metric: a verdict says how our seeds sit around that number, not that the methods
+    differ (notebook 04 §4)."""
+    from . import stats
+
+    x, y = np.asarray(study_lengths), np.asarray(study_cosines)
+    found = [(int(L), stats.compare_to_value(spread.cosine[:, j], float(y[x == L][0]), f"ours ({spread.label})",
+                                              "study"))
+             for j, L in enumerate(spread.lengths) if L in x]
+    done = stats.holm_verdicts([c for _, c in found])
+    return [(L, c) for (L, _), c in zip(found, done)]

@@ -195,8 +195,8 @@ class Comparison:
 
     @property
     def n(self) -> int:
-        """The smaller side's number of seeds."""
-        return min(self.n_a, self.n_b)
+        """The smaller side's number of seeds (one-sample: the sample's)."""
+        return self.n_a if self.test == "one-sample" else min(self.n_a, self.n_b)
 
     @property
     def enough_seeds(self) -> bool:
@@ -226,12 +226,19 @@ class Comparison:
         f = f"{{:.{digits}f}}"
         u = f" {self.unit}" if self.unit else ""
         stat = (f"Welch t = {self.t:.2f}, df = {self.df:.1f}" if self.test == "welch" else
-                f"paired t = {self.t:.2f}, df = {self.df:.0f}" if self.test == "paired" else "permutation over seeds")
+                f"{self.test} t = {self.t:.2f}, df = {self.df:.0f}" if self.test in ("paired", "one-sample") else
+                "permutation over seeds")
+        if self.test == "one-sample":
+            return (f"{self.label_a} {f.format(self.mean_a)} ± {f.format(self.sd_a)}{u} (n = {self.n_a}) vs "
+                    f"{self.label_b} {f.format(self.mean_b)}{u} (one value, no spread): difference "
+                    f"{f.format(self.diff)}{u} [{1 - self.level:.0%} interval {f.format(self.low)}, "
+                    f"{f.format(self.high)}]; {stat}, p = {self.p:.3f}"
+                    + (f", Holm p = {self.p_adjusted:.3f}" if self.p_adjusted != self.p else "") + f" — {self.verdict}")
         adj = f", Holm p = {self.p_adjusted:.3f}" if self.p_adjusted != self.p else ""
         return (f"{self.label_a} {f.format(self.mean_a)} ± {f.format(self.sd_a)}{u} (n = {self.n_a}) vs "
                 f"{self.label_b} {f.format(self.mean_b)} ± {f.format(self.sd_b)}{u} (n = {self.n_b}): difference "
-                f"{f.format(self.diff)}{u} [{1 - self.level:.0%} interval {f.format(self.low)}, {f.format(self.high)}], "
-                f"g = {self.g:.2f}; {stat}, p = {self.p:.3f}{adj} — {self.verdict}")
+                f"{f.format(self.diff)}{u} [{1 - self.level:.0%} interval {f.format(self.low)}, "
+                f"{f.format(self.high)}], g = {self.g:.2f}; {stat}, p = {self.p:.3f}{adj} — {self.verdict}")
 
 
 def compare(a, b, label_a: str = "a", label_b: str = "b", test: str = "welch", level: float = LEVEL,
@@ -259,6 +266,29 @@ def compare(a, b, label_a: str = "a", label_b: str = "b", test: str = "welch", l
     return Comparison(str(label_a), str(label_b), x.size, y.size, float(x.mean()), float(y.mean()),
                       float(x.std(ddof=1)), float(y.std(ddof=1)), diff, diff - half, diff + half, t, df, p, p,
                       hedges_g(x, y), test, level, int(min_n), unit)
+
+
+def compare_to_value(a, value: float, label_a: str = "a", label_b: str = "value", level: float = LEVEL,
+                     min_n: int = MIN_SEEDS, unit: str = "") -> Comparison:
+    """mean(a) − ``value`` by the one-sample t-test (df = n − 1), for a single reference number without a spread
+    of its own (e.g. a digitised curve's point). Its interval is the t interval of mean(a) − value."""
+    x = sample(a, "a")
+    v = float(value) if isinstance(value, int | float | np.floating | np.integer) else math.nan
+    if not math.isfinite(v):
+        raise ValueError(f"value={value!r}: must be a finite number")
+    level = check_level(level)
+    if isinstance(min_n, bool) or not isinstance(min_n, int | np.integer) or min_n < 2:
+        raise ValueError(f"min_n={min_n!r}: must be an integer >= 2")
+    res = _sp.ttest_1samp(x, v)
+    sd = float(x.std(ddof=1))
+    diff = float(x.mean() - v)
+    if sd == 0:
+        t, p = (0.0, 1.0) if diff == 0 else (math.copysign(math.inf, diff), 0.0)
+    else:
+        t, p = float(res.statistic), float(res.pvalue)
+    half = _sp.t.ppf(1 - level / 2, x.size - 1) * sd / math.sqrt(x.size)
+    return Comparison(str(label_a), str(label_b), x.size, 1, float(x.mean()), v, sd, 0.0, diff, diff - half,
+                      diff + half, t, float(x.size - 1), p, p, math.nan, "one-sample", level, int(min_n), unit)
 
 
 def holm_verdicts(comparisons, level: float | None = None) -> list[Comparison]:

@@ -117,3 +117,14 @@ def test_bad_level_and_test():
         stats.compare(A, B, test="z")
     with pytest.raises(ValueError, match="pvalues"):
         stats.holm([0.1, 1.2])
+
+
+def test_one_sample_against_a_value_matches_scipy():
+    ref = sp.ttest_1samp(A, 1.5)
+    c = stats.compare_to_value(A, 1.5, label_a="ours", label_b="study")
+    assert (c.t, c.p, c.df) == pytest.approx((ref.statistic, ref.pvalue, 4))
+    ci = ref.confidence_interval(0.95)
+    assert (c.low + 1.5, c.high + 1.5) == pytest.approx((ci.low, ci.high))
+    assert c.enough_seeds and "one value, no spread" in c.summary()
+    with pytest.raises(ValueError, match="value"):
+        stats.compare_to_value(A, float("nan"))
