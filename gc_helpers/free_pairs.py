@@ -33,11 +33,7 @@ from . import envs
 from .checks import finite_array, int_at_least, non_negative_float
 from .fewest_pairs import check_length, kernel_direction
 from .policies import GaussianPolicy
-
-try:  # the cached MuJoCo model of a task (gc_helpers.sim after the env split)
-    from .sim import model_env as _model_env
-except ImportError:  # pragma: no cover
-    _model_env = envs._model_env
+from .sim import model_env
 
 ENV_ID = "Ant-v5"
 RUNGS = {1: "reset_traj", 2: "start_traj", 3: "free_states", 4: "free_obs"}
@@ -73,7 +69,7 @@ def state_limits(env_id: str = ENV_ID, max_velocity: float = 10.0) -> StateLimit
     """The limits read from the MuJoCo model (hinge joints' ranges) and the task's healthy height range."""
     if env_id != ENV_ID:
         raise ValueError(f"env_id={env_id!r}: the ladder's state layout is Ant-v5's")
-    model = _model_env(env_id).unwrapped.model
+    model = model_env(env_id).unwrapped.model
     hinge = np.flatnonzero(model.jnt_type == mujoco.mjtJoint.mjJNT_HINGE)
     z = envs.reward_weights(env_id).healthy_z_range
     v = non_negative_float(max_velocity, "max_velocity")
@@ -142,7 +138,7 @@ def start_from_state(state, limits: StateLimits, env_id: str = ENV_ID) -> envs.S
     s = check_states(state, limits, "start")
     if s.ndim != 1:
         raise ValueError(f"start has shape {s.shape}; expected ({STATE_DIM},)")
-    model = _model_env(env_id).unwrapped.model
+    model = model_env(env_id).unwrapped.model
     data = mujoco.MjData(model)
     data.qpos[:] = np.concatenate([[0.0, 0.0], s[:13]])
     data.qvel[:] = s[13:]
@@ -164,9 +160,18 @@ def bc_coefficients(policy: GaussianPolicy, obs, actions, ridge: float = RIDGE) 
     a = finite_array(actions, "actions", ndim=2)
     if len(o) != len(a) or len(o) < 1:
         raise ValueError(f"obs ({len(o)} rows) and actions ({len(a)} rows) must hold the same L ≥ 1 pairs")
-    lam = non_negative_float(ridge, "ridge") * len(o)
-    phi = policy.features(o).numpy()
-    return np.linalg.solve(phi @ phi.T + lam * np.eye(len(o)), a)
+    return ridge_coefficients(policy.features(o).numpy(), a, ridge)
+
+
+def ridge_coefficients(phi, actions, ridge: float = RIDGE) -> np.ndarray:
+    """The core line of ``bc_coefficients`` on features phi (L, F): C = (ΦΦᵀ + ridge · L · I)⁻¹ A, (L, k).
+    Notebook 08 §2 derives it (exercise 7.1)."""
+    phi = finite_array(phi, "phi", ndim=2)
+    a = finite_array(actions, "actions", ndim=2)
+    if len(phi) != len(a):
+        raise ValueError(f"phi ({len(phi)} rows) and actions ({len(a)} rows) must hold the same L pairs")
+    lam = non_negative_float(ridge, "ridge") * len(phi)
+    return np.linalg.solve(phi @ phi.T + lam * np.eye(len(phi)), a)
 
 
 def trajectory_coefficients(policy: GaussianPolicy, obs, actions, alpha) -> np.ndarray:
