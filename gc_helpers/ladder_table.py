@@ -97,8 +97,10 @@ def _fmt(s: dict) -> str:
 def format_table(run: str = "ant_quad_best", root=None) -> list[str]:
     """The ladder of one run as aligned lines: velocity mean ± sd [min, max] over seeds, fraction of trained."""
     ref = trained(run, root)
-    head = (f"{run}: trained w_last {ref['velocity']:.2f} m/s, return {ref['return']:.0f}, length "
-            f"{ref['length']:.0f} on {ref['fresh']['n_episodes']} fresh episodes") if ref else f"{run}: no reference yet"
+    head = f"{run}: no reference yet"
+    if ref:
+        head = (f"{run}: trained w_last {ref['velocity']:.2f} m/s, return {ref['return']:.0f}, length "
+                f"{ref['length']:.0f} on {ref['fresh']['n_episodes']} fresh episodes")
     title = "velocity m/s: mean ± sd [min, max]"
     lines = [head, f"{'rung':34s} {'L':>3s} {'budget':>8s} {'n':>2s} {title:>34s} "
                    f"{'of trained':>10s} {'return':>7s} {'−alive':>7s} {'length':>6s} {'search steps':>12s}"]
