@@ -12,7 +12,6 @@ import numpy as np
 
 from .checks import finite_array, int_at_least
 from .compression.span import null_cosine
-from .compression.sweeps import as_sweep, shipped_sweep  # noqa: F401  (the notebooks call plots.shipped_sweep)
 from .config import figure_dir
 
 

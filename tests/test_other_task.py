@@ -6,7 +6,8 @@ import pytest
 
 from gc_helpers import compression as C
 from gc_helpers import decompression as dc
-from gc_helpers import policies, widgets
+from gc_helpers import policies
+from gc_helpers.compression import cem
 from gc_helpers.training import TrainConfig, save_run, train_reinforce
 
 
@@ -39,7 +40,7 @@ def test_a_mismatched_task_names_env_id(hopper_run):
     with pytest.raises(ValueError, match=wrong):
         dc.line_search(policy, target.vector, [0.5], 1.0, "Ant-v5", n_episodes=1, horizon=2)
     with pytest.raises(ValueError, match=wrong):
-        widgets.cem_sequence(policy, target, 3, 0.5, env_id="Ant-v5")
+        cem.cem_sequence(policy, target, 3, 0.5, env_id="Ant-v5")
     with pytest.raises(ValueError, match=wrong):
         dc.expert_trajectory(policy, "Ant-v5", 5)
     anonymous = policies.make_policy("quadratic", 11, 3, 0.1)  # knows no task: the study's Ant-v5 is assumed

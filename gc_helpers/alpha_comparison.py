@@ -1,5 +1,6 @@
-"""Sliders for the horizon L and the search σ, wired to PURE functions (taught in notebooks/03_cem_compression.ipynb,
-§4 Try it: the horizon L and the search σ).
+"""Algorithm 1 (no α) against Algorithm 2 (the best α) of the whole-sequence CEM at one (L, σ), as a figure and as
+sliders for the horizon L and the search σ (taught in notebooks/03_cem_compression.ipynb, §4 Try it: the horizon L
+and the search σ).
 
 The pattern of the series: every widget calls a pure function that takes plain numbers and returns a result and
 a matplotlib figure. The notebook calls the function once with default values (so it runs headless, in CI), then
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .checks import int_at_least, positive_float
-from .compression.cem import ALPHA_MODES, CEMResult, batch_cosines, cem_sequence  # noqa: F401  (re-exported)
+from .compression.cem import CEMResult, cem_sequence
 from .policies import GaussianPolicy
 
 # ------------------------------------------------------------------------------------------------------------

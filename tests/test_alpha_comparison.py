@@ -1,4 +1,4 @@
-"""The pure functions behind the horizon / σ sliders (gc_helpers.widgets) and the widget objects."""
+"""The pure functions behind the horizon / σ sliders (gc_helpers.alpha_comparison) and the widget objects."""
 
 import matplotlib
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from gc_helpers import compression, policies, widgets
+from gc_helpers import alpha_comparison, compression, policies
+from gc_helpers.compression import cem
 
 P_QUAD = 8 * (1 + 27 + 27 * 28 // 2)
 
@@ -27,7 +28,7 @@ SMALL = dict(population=4, elites=2, iterations=2)
 
 
 def test_cem_sequence_shapes_and_values(policy, target):
-    r = widgets.cem_sequence(policy, target, L=5, sigma=0.4, **SMALL)
+    r = cem.cem_sequence(policy, target, L=5, sigma=0.4, **SMALL)
     assert policy.n_params == P_QUAD
     assert r.actions.shape == (5, 8) and r.obs.shape == (6, 27) and r.alpha_coef.shape == (5,)
     assert np.all(np.abs(r.actions) <= 1.0), "actions must stay in the action box"
@@ -44,8 +45,8 @@ def test_cem_sequence_shapes_and_values(policy, target):
 
 
 def test_cem_sequence_is_pure(policy, target):
-    a = widgets.cem_sequence(policy, target, 4, 0.3, alpha="none", seed=7, **SMALL)
-    b = widgets.cem_sequence(policy, target, 4, 0.3, alpha="none", seed=7, **SMALL)
+    a = cem.cem_sequence(policy, target, 4, 0.3, alpha="none", seed=7, **SMALL)
+    b = cem.cem_sequence(policy, target, 4, 0.3, alpha="none", seed=7, **SMALL)
     assert np.array_equal(a.actions, b.actions) and a.cosine == b.cosine
     assert a.cosine == pytest.approx(a.cosine_none, abs=1e-10)
 
@@ -55,68 +56,68 @@ def test_batch_cosines_match_compression(policy, target):
     G = torch.as_tensor(rng.standard_normal((3, 6, 40)))
     w = rng.standard_normal(40)
     wt = torch.as_tensor(w / np.linalg.norm(w))
-    ex = widgets.batch_cosines(G, wt, "exact").numpy()
-    no = widgets.batch_cosines(G, wt, "none").numpy()
+    ex = cem.batch_cosines(G, wt, "exact").numpy()
+    no = cem.batch_cosines(G, wt, "none").numpy()
     for b in range(3):
         assert ex[b] == pytest.approx(compression.best_alpha_exact(G[b].numpy(), w).cosine, abs=1e-9)
         assert no[b] == pytest.approx(compression.no_alpha(G[b].numpy(), w).cosine, abs=1e-12)
     # a dependent (repeated) gradient adds nothing
     G2 = torch.cat([G[:1], G[:1, :1]], dim=1)
-    assert widgets.batch_cosines(G2, wt, "exact")[0] == pytest.approx(ex[0], abs=1e-7)
+    assert cem.batch_cosines(G2, wt, "exact")[0] == pytest.approx(ex[0], abs=1e-7)
 
 
 def test_compare_alpha_returns_both_and_a_figure(policy, target):
-    cmp, fig = widgets.compare_alpha(policy, target, 3, 0.5, **SMALL)
+    cmp, fig = alpha_comparison.compare_alpha(policy, target, 3, 0.5, **SMALL)
     assert cmp.none.alpha == "none" and cmp.exact.alpha == "exact" and cmp.L == 3 and cmp.sigma == 0.5
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 3
-    assert "L/P" in widgets.summary(cmp)
+    assert "L/P" in alpha_comparison.summary(cmp)
     matplotlib.pyplot.close(fig)
 
 
 @pytest.mark.parametrize("L", [0, -3, 2.5, True, "10"])
 def test_bad_horizon(policy, target, L):
     with pytest.raises(ValueError, match=r"\bL="):
-        widgets.cem_sequence(policy, target, L, 0.5, **SMALL)
+        cem.cem_sequence(policy, target, L, 0.5, **SMALL)
     with pytest.raises(ValueError, match=r"\bL="):
-        widgets.compare_alpha(policy, target, L, 0.5, **SMALL)
+        alpha_comparison.compare_alpha(policy, target, L, 0.5, **SMALL)
 
 
 @pytest.mark.parametrize("sigma", [0, -0.1, float("nan"), float("inf"), None])
 def test_bad_sigma(policy, target, sigma):
     with pytest.raises(ValueError, match="sigma="):
-        widgets.cem_sequence(policy, target, 3, sigma, **SMALL)
+        cem.cem_sequence(policy, target, 3, sigma, **SMALL)
     with pytest.raises(ValueError, match="sigma="):
-        widgets.compare_alpha(policy, target, 3, sigma, **SMALL)
+        alpha_comparison.compare_alpha(policy, target, 3, sigma, **SMALL)
 
 
 def test_other_bad_input(policy, target):
     with pytest.raises(ValueError, match="alpha="):
-        widgets.cem_sequence(policy, target, 3, 0.5, alpha="lbfgs", **SMALL)
+        cem.cem_sequence(policy, target, 3, 0.5, alpha="lbfgs", **SMALL)
     with pytest.raises(ValueError, match="elites="):
-        widgets.cem_sequence(policy, target, 3, 0.5, population=4, elites=5, iterations=1)
+        cem.cem_sequence(policy, target, 3, 0.5, population=4, elites=5, iterations=1)
     with pytest.raises(ValueError, match="population="):
-        widgets.cem_sequence(policy, target, 3, 0.5, population=1, elites=1, iterations=1)
+        cem.cem_sequence(policy, target, 3, 0.5, population=1, elites=1, iterations=1)
     with pytest.raises(ValueError, match="target"):
-        widgets.cem_sequence(policy, np.ones(5), 3, 0.5, **SMALL)
+        cem.cem_sequence(policy, np.ones(5), 3, 0.5, **SMALL)
     with pytest.raises(ValueError, match="policy="):
-        widgets.cem_sequence("quad", target, 3, 0.5, **SMALL)
+        cem.cem_sequence("quad", target, 3, 0.5, **SMALL)
 
 
 def test_widgets_build_without_display(policy, target):
     import ipywidgets as W
 
-    s_L, s_sigma = widgets.horizon_sigma_sliders(L=10, sigma=0.3, L_max=50)
+    s_L, s_sigma = alpha_comparison.horizon_sigma_sliders(L=10, sigma=0.3, L_max=50)
     assert isinstance(s_L, W.IntSlider) and (s_L.value, s_L.max) == (10, 50)
     assert isinstance(s_sigma, W.FloatLogSlider) and s_sigma.value == pytest.approx(0.3)
-    box = widgets.compare_widget(policy, target, L=2, sigma=0.3, L_max=10, **SMALL)
+    box = alpha_comparison.compare_widget(policy, target, L=2, sigma=0.3, L_max=10, **SMALL)
     assert isinstance(box, W.VBox)
     box.run()  # one run into the Output area, as a click would
     with pytest.raises(ValueError, match="L="):
-        widgets.horizon_sigma_sliders(L=0)
+        alpha_comparison.horizon_sigma_sliders(L=0)
     with pytest.raises(ValueError, match="sigma="):
-        widgets.horizon_sigma_sliders(sigma=-1.0)
+        alpha_comparison.horizon_sigma_sliders(sigma=-1.0)
     with pytest.raises(ValueError, match="L="):
-        widgets.horizon_sigma_sliders(L=60, L_max=50)
+        alpha_comparison.horizon_sigma_sliders(L=60, L_max=50)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -151,19 +152,18 @@ def test_alpha_profile_and_cosine_vs_length():
 
 
 def test_shipped_sweep_lookup(tmp_path, monkeypatch, policy, target):
-    from gc_helpers import plots
 
     monkeypatch.setenv("GC_ROOT", str(tmp_path))
-    assert plots.shipped_sweep(target_name="random") is None
+    assert compression.shipped_sweep(target_name="random") is None
     res = compression.chunk_search(policy, target, max_length=4, chunk=2, method="random")
     compression.save_compressed(res, tmp_path / "data" / "compressed" / "toy", target, policy)
     (tmp_path / "data" / "compressed" / "broken").mkdir()
     (tmp_path / "data" / "compressed" / "broken" / "meta.json").write_text("{}")
-    art = plots.shipped_sweep(target_name="random", n_params=policy.n_params)
+    art = compression.shipped_sweep(target_name="random", n_params=policy.n_params)
     assert art is not None and art.path.name == "toy"
-    assert plots.shipped_sweep(target_name="weight_change") is None
-    assert plots.shipped_sweep(where=lambda m: m["length"] > 4, target_name="random") is None
-    a, b = plots.as_sweep(art), plots.as_sweep(res)
+    assert compression.shipped_sweep(target_name="weight_change") is None
+    assert compression.shipped_sweep(where=lambda m: m["length"] > 4, target_name="random") is None
+    a, b = compression.as_sweep(art), compression.as_sweep(res)
     assert a.keys() == b.keys() and a["shipped"] and not b["shipped"]
     np.testing.assert_allclose(a["cosine"], b["cosine"])
     np.testing.assert_array_equal(a["order"], b["order"])
