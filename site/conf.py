@@ -38,3 +38,6 @@ html_extra_path = [p for p in ["_extra"] if (Path(__file__).parent / p).is_dir()
 html_copy_source = False
 html_show_sourcelink = False
 html_last_updated_fmt = None
+html_favicon = "_static/favicon.svg"  # served by the site (a browser otherwise asks for /favicon.ico)
+# the theme logs a console error on a reader's first visit when no colour mode is set: set one
+html_context = {"default_mode": "auto"}

@@ -267,7 +267,7 @@ def landing_page(root: Path, stems: list[str]) -> str:
         "## The lecture plan", plan,
         "(run-it)=\n## Run it",
         "### Two commands (from a fresh clone)", section(readme, "## Two commands (from a fresh clone)", "README.md"),
-        "### In class", _demote(section(readme, "## In class", "README.md")),
+        "### In class", _shell_fences(_demote(section(readme, "## In class", "README.md"))),
         "## More",
         "- [Results](results.md): the tables generated from the shipped artifacts in `data/`.\n"
         "- [Architecture](architecture.md): how the package, the notebooks and the tools fit together.",
@@ -275,6 +275,15 @@ def landing_page(root: Path, stems: list[str]) -> str:
         "```{toctree}\n:hidden:\n:caption: Reference\n\nresults\narchitecture\n```",
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def _shell_fences(md: str) -> str:
+    """A ```python fence with lines that start with ! or % (IPython shell commands and magics) is shown unhighlighted."""
+    def fix(m):
+        body = m.group(2)
+        return f"```text\n{body}```" if any(line.lstrip().startswith(("!", "%")) for line in body.splitlines()) \
+            else m.group(0)
+    return re.sub(r"```(python)\n(.*?)```", fix, md, flags=re.S)
 
 
 def _demote(md: str) -> str:
@@ -324,11 +333,25 @@ def build(root: Path, out: Path, cache: Path | None = None, notebooks_dir: Path 
     paths = notebooks(Path(notebooks_dir) if notebooks_dir else root / "notebooks")
     if not paths:
         raise BuildError(f"{notebooks_dir or root / 'notebooks'}: no NN_*.ipynb notebook to build a site from")
-    os.environ["GC_ROOT"] = str(root)  # the kernels find data/ (and write figures/, videos/) in this tree
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])])
-    src = out / "src"
-    if src.exists():
-        shutil.rmtree(src)
+    saved = {k: os.environ.get(k) for k in ("GC_ROOT", "PYTHONPATH", "GC_PRESET", "GC_CHECKS", "GC_FAST")}
+    # the kernels import this tree's package and find data/ (and write figures/, videos/) in this tree
+    os.environ["GC_ROOT"] = str(root)
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [saved["PYTHONPATH"]])])
+    try:
+        return _build(root, out, cache, paths, preset, log, t0)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _build(root: Path, out: Path, cache: Path, paths: list[Path], preset: str, log, t0: float) -> dict:
+    src, html_dir = out / "src", out / "html"
+    for old in (src, html_dir):  # a failed build leaves no stale site behind
+        if old.exists():
+            shutil.rmtree(old)
     shutil.copytree(root / "site", src)
     videos = src / "_extra" / "videos"
     report = {"preset": preset, "notebooks": {}, "videos": {}}
@@ -346,9 +369,6 @@ def build(root: Path, out: Path, cache: Path | None = None, notebooks_dir: Path 
     (src / "results.md").write_text(results_page(root))
     (src / "architecture.md").write_text(architecture_page(root))
     t_sphinx = time.perf_counter()
-    html_dir = out / "html"
-    if html_dir.exists():
-        shutil.rmtree(html_dir)
     _sphinx(src, html_dir, out / "doctrees")
     report["sphinx_seconds"] = round(time.perf_counter() - t_sphinx, 1)
     report["build_seconds"] = round(time.perf_counter() - t0, 1)
