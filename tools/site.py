@@ -278,7 +278,7 @@ def landing_page(root: Path, stems: list[str]) -> str:
 
 
 def _shell_fences(md: str) -> str:
-    """A ```python fence with lines that start with ! or % (IPython shell commands and magics) is shown unhighlighted."""
+    """A ```python fence with lines starting with ! or % (IPython shell commands, magics) is shown as text."""
     def fix(m):
         body = m.group(2)
         return f"```text\n{body}```" if any(line.lstrip().startswith(("!", "%")) for line in body.splitlines()) \
