@@ -25,8 +25,8 @@ import torch
 
 from . import envs, rollouts
 from .checks import check_seed, finite_array, int_at_least, positive_float
-from .compression.span import cosine
 from .policies import GaussianPolicy, task_of
+from .vectors import cosine
 
 
 def check_direction(direction, n_params: int, name: str = "direction") -> np.ndarray:
