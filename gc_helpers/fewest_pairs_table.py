@@ -197,6 +197,40 @@ def verdicts(table, reference_velocity: float | None = None) -> list[str]:
     return out
 
 
+def seed_notes(table) -> list[str]:
+    """What a reader needs to weigh the seeds (notebook 07 §7): outer / outer_long cells that never left their
+    warm start (direction identical to the cosine cell's of the same L and seed; the pairs then cost only the warm
+    start's env steps, the outer search's steps were spent to no effect), and where seed 0 of the cosine-based
+    methods came from a different procedure (the staged sweep) than seeds 1, 2 (unstaged chunk searches)."""
+    root = Path(table.path).parent
+    names = set(table.meta.get("cells", []))
+    stuck = []
+    for name in sorted(names):
+        method, rest = name.split("_L", 1)
+        if method in ("outer", "outer_long") and f"cosine_L{rest}" in names:
+            a, b = store.load(root / "cells" / name, CELL_KIND), store.load(root / "cells" / f"cosine_L{rest}",
+                                                                             CELL_KIND)
+            if np.array_equal(a["direction"], b["direction"]):
+                stuck.append(f"{name} (warm start {b.meta['search_env_steps']:,} env steps; the outer search spent "
+                             f"{a.meta['search_env_steps'] - b.meta['search_env_steps']:,} more to no effect)")
+    out = []
+    if stuck:
+        out.append(f"{len(stuck)} outer-search cells never left their warm start (their pairs are the cosine "
+                   "cell's): " + "; ".join(stuck) + ".")
+    src = {}
+    for name in names:
+        if name.startswith("cosine_L") and int(name.split("_L")[1].split("_s")[0]) <= 64:
+            m = store.load(root / "cells" / name, CELL_KIND).meta
+            src.setdefault(int(m["seed"]), []).append((m["info"].get("source", ""), int(m["search_env_steps"])))
+    if src.get(0) and any(s.startswith("shipped") for s, _ in src[0]):
+        others = [st for seed, v in src.items() if seed != 0 for _, st in v]
+        rng = lambda v: f"{min(v):,}" if min(v) == max(v) else f"{min(v):,}–{max(v):,}"  # noqa: E731
+        out.append(f"Seeds are not exchangeable for cosine, outer and outer_long: seed 0 starts from the staged "
+                   f"sweep ({rng([st for _, st in src[0]])} env steps spent), seeds 1–2 from unstaged chunk searches "
+                   f"({rng(others or [0])} env steps).")
+    return out
+
+
 def format_table(table) -> list[str]:
     """The table as aligned text lines (notebook 07 §5): one line per (method, L), mean ± sd over seeds."""
     tr = table.meta["trained"]
