@@ -59,8 +59,9 @@ def _expected(root, v_tr):
             seeds = _v(cells, (m, L))
             p = one_sample_p(seeds, 0.8 * v_tr)
             word = (f"n = {len(seeds)}: no verdict" if len(seeds) < MIN_N else
-                    f"no significant difference at level 0.05" if p > 0.05 else
-                    f"{m} L = {L} higher (at level 0.05)" if mean > 0.8 * v_tr else "the 80 % bar higher (at level 0.05)")
+                    "no significant difference at level 0.05" if p > 0.05 else
+                    f"{m} L = {L} higher (at level 0.05)" if mean > 0.8 * v_tr else
+                    "the 80 % bar higher (at level 0.05)")
             out["goal"].append((m, L, mean, word))
     for L in Ls:
         ms = [m for m in MANUFACTURED if (L, m, "bc_first") in words]

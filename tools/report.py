@@ -143,8 +143,13 @@ def spread_table(folder: str = "ant_quad_sgd_recommended") -> list[str]:
     """Cosine vs length over search seeds with its controls (notebooks/04_alpha_optimisation.ipynb, §4): the
     searched random direction (same settings, seeds and lengths), the fixed-state ceiling, √(L/P), the compression
     ratio (k+1)·L/P and the study's values, with whether each falls inside the seeds' min–max."""
-    from gc_helpers.spread_plots import (compression_ratio, load_spread, not_a_compression_length, study_tests,
-                                         study_vs_band)
+    from gc_helpers.spread_plots import (
+        compression_ratio,
+        load_spread,
+        not_a_compression_length,
+        study_tests,
+        study_vs_band,
+    )
 
     try:
         wc, rnd = load_spread("weight_change", folder), load_spread("random", folder)
