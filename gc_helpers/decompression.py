@@ -460,6 +460,19 @@ def seed_rows(folder, bootstrap: Callable = bootstrap_recovered, sub: str | None
     return ref, rows
 
 
+def refined_complete(folder) -> bool:
+    """Whether folder/refined/ (``bench/decompression.py --refined``) holds every direction of the 4-point table in
+    ``folder`` (BC's as bc_L<L>_s0): only then do notebook 05 and the README read it.
+    Taught in notebooks/05_line_search_decompression.ipynb, §4 The decompression table."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    old = [p.parent.name for p in folder.glob("*/meta.json")
+           if p.parent.name != "reference" and not p.parent.name.startswith("search_")]
+    want = [n + "_s0" if n.startswith("bc_L") else n for n in old]
+    return bool(want) and all((folder / "refined" / n / "meta.json").is_file() for n in want)
+
+
 def seed_verdicts(rows, keys=("rho_returns", "rho_velocity", "rho_net")) -> list:
     """Behaviour cloning against the compressed direction at every L both have, for each measure: the per-seed
     recovered fractions (BC: one per expert episode; compressed: one per search seed) compared by Welch's t

@@ -190,19 +190,10 @@ def _test_cell(c) -> str:
 REFINED_GRID = (0.05, 0.1, 0.2, 0.45, 0.7, 0.95, 1.3)  # read from the artifacts below; this is only the caption
 
 
-def refined_complete(folder: Path) -> bool:
-    """Whether folder/refined/ holds every direction of the 4-point table (BC's as bc_L<L>_s0): only then does the
-    README switch to it."""
-    old = [p.parent.name for p in folder.glob("*/meta.json")
-           if p.parent.name != "reference" and not p.parent.name.startswith("search_")]
-    want = [n + "_s0" if n.startswith("bc_L") else n for n in old]
-    return bool(want) and all((folder / "refined" / n / "meta.json").is_file() for n in want)
-
-
 def decompression_seeds_table(run: str = "ant_quad_sgd") -> list[str]:
     """Decompression that measures learning (notebooks/05_line_search_decompression.ipynb, §4): β picked on some
     episodes, reported on fresh ones; fresh-seed denominators; recovered fractions with 90 % bootstrap intervals."""
-    from gc_helpers.decompression import seed_rows, seed_verdicts
+    from gc_helpers.decompression import refined_complete, seed_rows, seed_verdicts
 
     folder = data_dir() / "decompressed_seeds" / run
     if not (folder / "reference" / "meta.json").is_file():
