@@ -31,7 +31,7 @@ from .vectors import cosine
 
 def check_direction(direction, n_params: int, name: str = "direction") -> np.ndarray:
     """A finite, non-zero float64 vector of length ``n_params``, or a ValueError naming ``name``.
-    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
+    Taught in notebooks/05_line_search_decompression.ipynb, §2 The line search."""
     d = finite_array(direction, name)
     if d.shape != (n_params,):
         raise ValueError(f"{name} has shape {d.shape}; expected ({n_params},) for this policy")
@@ -42,7 +42,7 @@ def check_direction(direction, n_params: int, name: str = "direction") -> np.nda
 
 def check_betas(betas) -> np.ndarray:
     """The β grid as a finite, non-empty float64 vector (e.g. np.linspace(0.2, 1.2, 11)).
-    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
+    Taught in notebooks/05_line_search_decompression.ipynb, §2 The line search."""
     return finite_array(betas, "betas").reshape(-1)
 
 
@@ -52,7 +52,7 @@ def check_betas(betas) -> np.ndarray:
 
 def theta_at(w_first, direction, beta: float, scale: float) -> np.ndarray:
     """θ = w_first + β · scale · d̂ with d̂ = direction / ‖direction‖.
-    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
+    Taught in notebooks/05_line_search_decompression.ipynb, §2 The line search."""
     w = finite_array(w_first, "w_first", ndim=1)
     d = check_direction(direction, w.size)
     return w + beta * scale * (d / np.linalg.norm(d))
@@ -60,7 +60,7 @@ def theta_at(w_first, direction, beta: float, scale: float) -> np.ndarray:
 
 def best_beta(betas, scores) -> float:
     """The β with the highest score (the first one if several tie).
-    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
+    Taught in notebooks/05_line_search_decompression.ipynb, §2 The line search."""
     b, s = check_betas(betas), finite_array(scores, "scores").reshape(-1)
     if s.shape != b.shape:
         raise ValueError(f"scores has {s.size} entries; expected one per β ({b.size})")
@@ -69,7 +69,7 @@ def best_beta(betas, scores) -> float:
 
 def scan_line(w_first, direction, betas, scale: float, score: Callable[[np.ndarray], object]) -> list:
     """``score(theta_at(w_first, direction, β, scale))`` for every β in ``betas``, in order.
-    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
+    Taught in notebooks/05_line_search_decompression.ipynb, §2 The line search."""
     positive_float(scale, "scale")
     return [score(theta_at(w_first, direction, beta, scale)) for beta in check_betas(betas)]
 
@@ -132,7 +132,7 @@ def line_search(
 
     ``scale`` is usually ‖w_last − w_first‖, so that β = cos(d̂, Δw) is the projection step. Every candidate is
     scored on the same ``n_episodes`` start states (``seed``) so that differences between β are not noise in
-    the starts. Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search.
+    the starts. Taught in notebooks/05_line_search_decompression.ipynb, §2 The line search.
     """
     theta0 = policy.flat()
     d = check_direction(direction, theta0.size)
@@ -161,7 +161,7 @@ SELECT_EPISODES = 10  # episodes β is picked on (at least)
 
 def edge_of(betas, best: float) -> str:
     """"low" if ``best`` is the smallest of ``betas``, "high" if the largest, "" if inside (a grid of one: "low").
-    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
+    Taught in notebooks/05_line_search_decompression.ipynb, §2 The line search."""
     b = check_betas(betas)
     return "low" if best <= b.min() else "high" if best >= b.max() else ""
 
@@ -174,7 +174,7 @@ def find_optimum(score: Callable[[float], float], grid=REFINED_GRID, extend: int
     smallest × ``low_factor`` (largest × ``high_factor``); 3. ``refine`` times, the midpoints between the best β
     and its neighbours. Returns ({β: score} for every β tried, the best β (the smallest if several tie), its edge
     flag from ``edge_of``: "low"/"high" when the pick is still at the edge of everything tried, else "").
-    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
+    Taught in notebooks/05_line_search_decompression.ipynb, §2 The line search."""
     b = np.sort(check_betas(grid))
     if np.any(b <= 0):
         raise ValueError(f"grid={b.tolist()}: β must be > 0 (β = 0 is w_first itself)")
@@ -219,7 +219,7 @@ def refined_line_search(policy: GaussianPolicy, direction, scale: float, env_id:
     """``find_optimum`` along θ = θ_policy + β · scale · d̂, each β scored by its mean return on the same
     ``n_episodes`` start states (``seed``; σ = 0). Returns a ``LineSearch`` over every β tried (sorted), with
     ``edge`` set when the pick is still the smallest or largest β tried.
-    Taught in notebooks/05_line_search_decompression.ipynb, §3 The line search."""
+    Taught in notebooks/05_line_search_decompression.ipynb, §2 The line search."""
     theta0 = policy.flat()
     d = check_direction(direction, theta0.size)
     positive_float(scale, "scale")
@@ -242,7 +242,7 @@ def refined_line_search(policy: GaussianPolicy, direction, scale: float, env_id:
 
 def recovered_fraction(r_best: float, r_first: float, r_last: float) -> float:
     """(R(best β) − R(w_first)) / (R(w_last) − R(w_first)): 0 = nothing learned, 1 = all of training.
-    Taught in notebooks/05_line_search_decompression.ipynb, §5 Recovered fraction vs cosine."""
+    Taught in notebooks/05_line_search_decompression.ipynb, §3 Measuring it honestly."""
     if not all(np.isfinite(v) for v in (r_best, r_first, r_last)):
         raise ValueError(f"returns must be finite: r_best={r_best}, r_first={r_first}, r_last={r_last}")
     if r_last == r_first:
@@ -254,7 +254,7 @@ def bootstrap_recovered(r_best, r_first, r_last, n_boot: int = 2000, seed: int =
     """The recovered fraction of the mean returns of three sets of per-episode returns, and a bootstrap interval:
     each set is resampled with replacement independently ``n_boot`` times. Returns (fraction, low, high), the
     interval holding ``level`` of the resampled fractions (percentiles).
-    Taught in notebooks/05_line_search_decompression.ipynb, §5 Recovered fraction vs cosine."""
+    Taught in notebooks/05_line_search_decompression.ipynb, §3 Measuring it honestly."""
     sets = [finite_array(r, name, ndim=1) for r, name in ((r_best, "r_best"), (r_first, "r_first"),
                                                            (r_last, "r_last"))]
     n_boot = int_at_least(n_boot, "n_boot")
@@ -271,7 +271,7 @@ def bootstrap_recovered(r_best, r_first, r_last, n_boot: int = 2000, seed: int =
 def expert_trajectory(policy: GaussianPolicy, env_id: str | None = None, length: int | None = None, seed: int = 42,
                       noise_std: float = 0.0):
     """The trained agent's own trajectory of ``length`` steps on its task: (obs (L, d), actions (L, k), return).
-    Taught in notebooks/05_line_search_decompression.ipynb, §4 Baselines on the same budget."""
+    Taught in notebooks/05_line_search_decompression.ipynb, §4 The decompression table."""
     length = int_at_least(length, "length")
     r = rollouts.rollout(rollouts.EnvPool(task_of(policy, env_id), 1), policy.mean_fn(), length, seed, noise_std)
     n = int(r.lengths[0])
@@ -284,7 +284,7 @@ def behaviour_cloning(policy: GaussianPolicy, obs, actions, ridge: float = 1e-3,
 
     Linear/quadratic means: ridge regression of the actions on φ(s) (closed form). MLP: ``steps`` of Adam on
     the mean squared error. Returns θ (the policy itself is not changed).
-    Taught in notebooks/05_line_search_decompression.ipynb, §4 Baselines on the same budget.
+    Taught in notebooks/05_line_search_decompression.ipynb, §4 The decompression table.
     """
     obs = finite_array(obs, "obs")
     act = envs.check_actions(finite_array(actions, "actions"), policy.act_dim, ndim=2)
@@ -312,7 +312,7 @@ def reinforce_direction(policy: GaussianPolicy, env_id: str | None = None, lengt
                         seed: int = 42, noise_std: float | None = None) -> np.ndarray:
     """One REINFORCE gradient from ONE on-policy trajectory of ``length`` steps on the policy's task:
     Σ_t ∇θ log π(a_t|s_t) (G_t − mean_t G_t), with reward-to-go G_t (see notebook 01).
-    Taught in notebooks/05_line_search_decompression.ipynb, §4 Baselines on the same budget."""
+    Taught in notebooks/05_line_search_decompression.ipynb, §4 The decompression table."""
     length = int_at_least(length, "length")
     sigma = policy.sigma if noise_std is None else noise_std
     r = rollouts.rollout(rollouts.EnvPool(task_of(policy, env_id), 1), policy.mean_fn(), length, seed, sigma)
@@ -326,7 +326,7 @@ def reinforce_direction(policy: GaussianPolicy, env_id: str | None = None, lengt
 
 def summarise(searches: Sequence[LineSearch], r_first: float, r_last: float) -> list[dict]:
     """One row per line search: label, best β, best return ± s.e., length, velocity, recovered fraction.
-    Taught in notebooks/05_line_search_decompression.ipynb, §5 Recovered fraction vs cosine."""
+    Taught in notebooks/05_line_search_decompression.ipynb, §7 Iterated decompression."""
     rows = []
     for s in searches:
         best = s.best
@@ -338,7 +338,7 @@ def summarise(searches: Sequence[LineSearch], r_first: float, r_last: float) -> 
 
 @dataclass(frozen=True)
 class DecompressionRound:
-    """One round of ``iterated_decompression`` (notebooks/05_line_search_decompression.ipynb, §6)."""
+    """One round of ``iterated_decompression`` (notebooks/05_line_search_decompression.ipynb, §7)."""
 
     theta: np.ndarray  # weights after the round
     cosine: float  # cos(compressed direction, w_last − θ_before)
@@ -363,7 +363,7 @@ def iterated_decompression(
     no return is measured inside the loop. With ``betas`` each round is a line search θ_k + β d_k over the grid,
     keeping the β with the best ``evaluate`` return (the study's line search, repeated).
     ``evaluate(policy)`` scores the policy after each round (required with ``betas``).
-    Taught in notebooks/05_line_search_decompression.ipynb, §6 Iterated decompression.
+    Taught in notebooks/05_line_search_decompression.ipynb, §7 Iterated decompression.
     """
     theta = policy.flat()
     last = check_direction(finite_array(w_last, "w_last") - theta, theta.size, "w_last − w_first") + theta
@@ -399,7 +399,7 @@ def iterated_decompression(
 
 def save_results(path, searches: Sequence[LineSearch], rounds: Sequence[DecompressionRound], meta: dict):
     """Save line searches (same β grid) and iterated-decompression rounds as a "decompressed" artifact.
-    Taught in notebooks/05_line_search_decompression.ipynb, §9 The classroom (full-preset) results."""
+    Taught in notebooks/05_line_search_decompression.ipynb, §7 Iterated decompression (shipped, earlier protocol)."""
     from . import store
 
     if not searches:
@@ -435,7 +435,7 @@ def seed_rows(folder, bootstrap: Callable = bootstrap_recovered, sub: str | None
     setting (direction, L, search_seed, cosine, best_beta, edge, select_episodes), fresh-episode means and the
     recovered fraction of each measure with its interval (``bootstrap(best, first, last)``). ``sub``: read the
     directions from folder/sub (e.g. "refined": the refined line search), the reference from folder. Taught in
-    notebooks/05_line_search_decompression.ipynb, §4 What one trajectory recovers."""
+    notebooks/05_line_search_decompression.ipynb, §4 The decompression table."""
     from pathlib import Path
 
     from . import store
@@ -479,7 +479,7 @@ def seed_verdicts(rows, keys=("rho_returns", "rho_velocity", "rho_net")) -> list
     (``stats.compare``), Holm-corrected over every (L, measure) of the table; "n = 3: no verdict" below
     ``stats.MIN_SEEDS`` seeds a side. Returns [(L, key, Comparison or None, text)]: None (and "n = 1: no
     verdict", with the means) when a side has a single seed, no spread to compare.
-    Taught in notebooks/05_line_search_decompression.ipynb, §4 What one trajectory recovers."""
+    Taught in notebooks/05_line_search_decompression.ipynb, §4 The decompression table."""
     from . import stats
 
     found = []
