@@ -61,14 +61,14 @@ class Normalizer:
 
 def flat_parameters(module: torch.nn.Module) -> np.ndarray:
     """A module's parameters as one vector (a copy), in ``parameters()`` order.
-    Taught in notebooks/02_train_quadratic_agent.ipynb, §5 How the weights moved."""
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §4 Trainers and architectures over seeds."""
     return torch.nn.utils.parameters_to_vector(module.parameters()).detach().numpy().copy()
 
 
 def load_flat_parameters(module: torch.nn.Module, theta, what: str = "module"):
     """Load a vector from ``flat_parameters`` into ``module`` (checked: its length and finite values); returns
     the module.
-    Taught in notebooks/02_train_quadratic_agent.ipynb, §5 How the weights moved."""
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §4 Trainers and architectures over seeds."""
     params = list(module.parameters())
     t = torch.as_tensor(np.asarray(theta), dtype=params[0].dtype)
     n = sum(p.numel() for p in params)

@@ -1,5 +1,5 @@
 """Compression over many search seeds, against the right controls (taught in notebooks/04_alpha_optimisation.ipynb,
-§4 Spread over search seeds and §5 SGD vs Adam).
+§4 Over search seeds, with the right controls and §5 SGD-trained vs Adam-trained weight changes).
 
 - ``load_spread(label)``: the multi-seed sweeps written by bench/spread.py (kind "spread") as arrays over seeds;
 - ``study_vs_band(spread, study)``: at the lengths both have, is the study's point inside our min–max band?

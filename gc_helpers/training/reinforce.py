@@ -70,7 +70,7 @@ def reward_to_go_advantages(rewards: np.ndarray, mask: np.ndarray, rho: np.ndarr
                             baseline: str = "mean") -> np.ndarray:
     """A_it = R_it − b_t, (N, T): b_t the ρ-weighted mean reward-to-go of the episodes alive at t ("mean") or 0.
 
-    Taught in notebooks/02_train_quadratic_agent.ipynb, §6."""
+    Taught in notebooks/02_train_quadratic_agent.ipynb, §2 REINFORCE with a baseline."""
     R = reward_to_go(rewards, mask, gamma)
     if baseline == "mean":
         wm = np.asarray(rho, dtype=np.float64)[:, None] * mask

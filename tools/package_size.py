@@ -1,0 +1,64 @@
+"""How big is the package a student imports: lines, files and public names of gc_helpers (now or at a commit).
+
+    python tools/package_size.py                # the working tree
+    python tools/package_size.py e7a904f        # gc_helpers as it was at a commit (read with git show)
+
+Lines are physical lines of every gc_helpers/**/*.py (as ``wc -l`` counts them); a public name is a top-level
+function, class or assigned name whose name does not start with "_" (imported names are not counted).
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sources(commit: str | None = None) -> dict[str, str]:
+    """{path: text} of every .py file under gc_helpers/, from the working tree or from ``commit``."""
+    if commit is None:
+        return {p.relative_to(ROOT).as_posix(): p.read_text() for p in sorted((ROOT / "gc_helpers").rglob("*.py"))}
+    names = subprocess.run(["git", "ls-tree", "-r", "--name-only", commit, "gc_helpers/"], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout.split()
+    return {n: subprocess.run(["git", "show", f"{commit}:{n}"], cwd=ROOT, check=True, capture_output=True,
+                              text=True).stdout for n in names if n.endswith(".py")}
+
+
+def public_names(text: str) -> list[str]:
+    """Top-level functions, classes and assigned names of a module that do not start with "_"."""
+    names = []
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                for el in (t.elts if isinstance(t, ast.Tuple) else [t]):
+                    if isinstance(el, ast.Name):
+                        names.append(el.id)
+    return [n for n in names if not n.startswith("_")]
+
+
+def size(commit: str | None = None) -> dict:
+    """{"files", "lines", "public_names", "by_file": {path: (lines, public names)}}."""
+    by_file = {path: (len(text.splitlines()), len(public_names(text))) for path, text in sources(commit).items()}
+    return {"files": len(by_file), "lines": sum(n for n, _ in by_file.values()),
+            "public_names": sum(k for _, k in by_file.values()), "by_file": by_file}
+
+
+def main(argv=None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    commit = args[0] if args else None
+    s = size(commit)
+    for path, (lines, names) in sorted(s["by_file"].items(), key=lambda kv: -kv[1][0]):
+        print(f"{lines:6d} lines {names:4d} public  {path}")
+    print(f"gc_helpers{' at ' + commit if commit else ''}: {s['files']} files, {s['lines']} lines, "
+          f"{s['public_names']} public names")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
