@@ -54,3 +54,38 @@ def test_bad_answers_name_the_exercise(name):
                       (broken, "ZeroDivisionError"), (unwritten, "not written yet")]:
         result = checker(fn)
         assert result.passed is False and "Exercise 0." in result.message and words in result.message
+
+
+def test_code_is_found_in_a_message():
+    from exercise_messages import code_in
+
+    assert code_in("Hint: r = (a - phi @ W.T) / sigma**2")
+    assert code_in("Hint: np.cumsum(r[..., ::-1])") and code_in("Hint: call x.sum(axis=1)")
+    assert not code_in("Hint: ∇_W log π = σ⁻² (a − Wφ) φᵀ, an m × d outer product; R_t = r_t + γ R_{t+1}")
+
+
+@pytest.mark.parametrize("name, k", [(n, k) for n in CHECKERS for k in range(3)])
+def test_no_check_message_shows_code(name, k, monkeypatch):
+    from exercise_messages import code_in
+    from gc_helpers.exercises import core
+
+    monkeypatch.setattr(core, "_FAILURES", {})
+    checker, _, wrong = CHECKERS[name]
+    for _ in range(3):  # every hint level
+        message = checker(wrong[k]).message
+        assert not code_in(message), (code_in(message), message)
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_hints_are_graduated(name, monkeypatch):
+    """The first failure says what to think about; the second adds the equation; then the hints stay."""
+    from gc_helpers.exercises import core
+
+    monkeypatch.setattr(core, "_FAILURES", {})
+    checker, _, wrong = CHECKERS[name]
+    first, second, third = (checker(wrong[0]).message for _ in range(3))
+    assert "Hint:" in first and "Hint 2:" not in first and "next hint" in first
+    assert "Hint 2:" in second and "next hint" not in second
+    assert third.count("Hint") == second.count("Hint")
+    equation = second.split("Hint 2:")[1]
+    assert "=" in equation and "=" not in first.split("Hint:")[1].split("Later cells")[0]

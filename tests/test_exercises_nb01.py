@@ -137,3 +137,42 @@ def test_student_notebook_runs_with_exercises_unsolved(tmp_path):
     for k in range(1, 6):
         assert f"Exercise 1.{k} " in text and "not written yet" in text.split(f"Exercise 1.{k} ")[1][:200], k
     assert not any(o.get("output_type") == "error" for c in done.cells for o in c.get("outputs", []))
+
+
+@pytest.mark.parametrize("name, k", [(n, k) for n, (_, _, wrong) in CHECKERS.items() for k in range(len(wrong))])
+def test_no_check_message_shows_code(name, k, monkeypatch):
+    from exercise_messages import code_in
+    from gc_helpers.exercises import core
+
+    monkeypatch.setattr(core, "_FAILURES", {})
+    checker, _, wrong = CHECKERS[name]
+    for _ in range(3):  # every hint level
+        message = checker(wrong[k]).message
+        assert not code_in(message), (code_in(message), message)
+
+
+@pytest.mark.parametrize("name", CHECKERS)
+def test_hints_are_graduated(name, monkeypatch):
+    """The first failure says what to think about; the second adds the equation."""
+    from gc_helpers.exercises import core
+
+    monkeypatch.setattr(core, "_FAILURES", {})
+    checker, _, wrong = CHECKERS[name]
+    first, second = checker(wrong[0]).message, checker(wrong[0]).message
+    assert "Hint:" in first and "Hint 2:" not in first and "next hint" in first
+    assert "Hint 2:" in second and "=" in second.split("Hint 2:")[1]
+
+
+def test_score_slips_are_named():
+    assert "sign is flipped" in nb01.check_score(_score_sign).message
+    assert "σ⁻² is missing" in nb01.check_score(_score_no_sigma).message
+
+
+def test_score_text_leaves_the_derivation_to_the_student():
+    """§4 states the log-density and asks for its gradient; the closed-form score comes only after the check."""
+    from gc_helpers.config import project_root
+
+    nb = nbformat.read(project_root() / "notebooks" / "01_policy_gradient.ipynb", as_version=4)
+    check = next(i for i, c in enumerate(nb.cells) if "nb01.check_score" in c.source)
+    above = "\n".join(c.source for c in nb.cells[:check] if c.cell_type == "markdown")
+    assert r"\sigma^{-2}" not in above and "σ⁻²" not in above, "the score's formula is given above Exercise 1.2"

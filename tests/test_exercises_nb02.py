@@ -109,3 +109,125 @@ def test_unwritten_exercise_says_so():
 
     r = nb02.check_reinforce_loss(unwritten)
     assert r.passed is False and "not written yet" in r.message
+
+
+def _numpy_loss(logp, rewards, mask):
+    """The right number, computed in numpy: a backward cannot go through it."""
+    lp = logp.detach().numpy()
+    G = np.where(mask, rewards, 0.0).sum(axis=1)
+    return -np.mean((G - G.mean()) * (lp * mask).sum(axis=1) / mask.sum(axis=1))
+
+
+def _detached_loss(logp, rewards, mask):
+    """The right number as a torch tensor, from a detached logp."""
+    return _loss()(logp.detach(), rewards, mask)
+
+
+def _unmasked_loss(logp, rewards, mask):
+    """log π summed over every step, padded ones included."""
+    G = np.where(mask, rewards, 0.0).sum(axis=1)
+    A = torch.as_tensor(G - G.mean(), dtype=logp.dtype)
+    return -(A * logp.sum(dim=1) / torch.as_tensor(mask.sum(axis=1), dtype=logp.dtype)).mean()
+
+
+def _unmasked_mean_loss(logp, rewards, mask):
+    G = np.where(mask, rewards, 0.0).sum(axis=1)
+    return -(torch.as_tensor(G - G.mean(), dtype=logp.dtype) * logp.mean(dim=1)).mean()
+
+
+@pytest.mark.parametrize("wrong, why", [(_numpy_loss, "not a torch tensor"), (_detached_loss, "detached from logp")],
+                         ids=["numpy", "detached"])
+def test_losses_a_backward_cannot_use_are_rejected_saying_why(wrong, why):
+    r = nb02.check_reinforce_loss(wrong)
+    assert r.passed is False and r.fn is nb02.reference_loss
+    assert why in r.message and "back-propagate" in r.message, r.message
+
+
+@pytest.mark.parametrize("wrong", [_unmasked_loss, _unmasked_mean_loss], ids=["sum over T", "mean over T"])
+def test_unmasked_logp_is_rejected(wrong):
+    r = nb02.check_reinforce_loss(wrong)
+    assert r.passed is False
+    assert "padded" in r.message and "mask" in r.message, r.message
+
+
+def test_the_cases_hold_padded_steps_with_nonzero_logp():
+    """Otherwise an unmasked sum would pass (the gap the cases had)."""
+    from gc_helpers.exercises.core import Case
+
+    seen = []
+    real = nb02.check
+
+    def spy(exercise, fn, reference, cases, **kw):
+        seen.extend(cases)
+        return real(exercise, fn, reference, cases, **kw)
+
+    import gc_helpers.exercises.nb02 as mod
+    old, mod.check = mod.check, spy
+    try:
+        nb02.check_reinforce_loss(_loss())
+    finally:
+        mod.check = old
+    assert seen and all(isinstance(c, Case) for c in seen)
+    assert any(bool((c.args[0].detach().numpy()[~c.args[2]] != 0).any()) for c in seen)
+    assert all(c.args[0].requires_grad for c in seen)
+
+
+def test_the_checked_loss_can_be_differentiated():
+    r = nb02.check_reinforce_loss(_loss())
+    logp = torch.zeros(2, 3, requires_grad=True)
+    r(logp, np.array([[1.0, 1.0, 0.0], [3.0, 0.0, 0.0]]), np.array([[True, True, False], [True, False, False]])) \
+        .backward()
+    assert logp.grad is not None and logp.grad[0, 2] == 0 and logp.grad[1, 1] == 0  # padded steps get no gradient
+
+
+@pytest.mark.parametrize("wrong", [_loss(sign=-1.0), _loss(baseline=False)], ids=["sign", "no baseline"])
+def test_wrong_losses_are_named(wrong):
+    message = nb02.check_reinforce_loss(wrong).message
+    assert "known slip" in message and ("sign" in message or "baseline" in message)
+
+
+WRONG = {"features": (nb02.check_quadratic_features, [_features_all_products, _features_no_constant]),
+         "reward_to_go": (nb02.check_reward_to_go, [lambda r, m, g: _rtg(r, m, g, shift=1),
+                                                    lambda r, m, g: _rtg(r, m, g, discount=False)]),
+         "loss": (nb02.check_reinforce_loss, [_loss(baseline=False), _loss(sign=-1.0), _loss(per_step="sum"),
+                                              _numpy_loss, _detached_loss, _unmasked_loss])}
+
+
+@pytest.mark.parametrize("name, k", [(n, k) for n, (_, w) in WRONG.items() for k in range(len(w))])
+def test_no_check_message_shows_code(name, k, monkeypatch):
+    from exercise_messages import code_in
+    from gc_helpers.exercises import core
+
+    monkeypatch.setattr(core, "_FAILURES", {})
+    checker, wrong = WRONG[name]
+    for _ in range(3):
+        message = checker(wrong[k]).message
+        assert not code_in(message), (code_in(message), message)
+
+
+@pytest.mark.parametrize("name", WRONG)
+def test_hints_are_graduated(name, monkeypatch):
+    from gc_helpers.exercises import core
+
+    monkeypatch.setattr(core, "_FAILURES", {})
+    checker, wrong = WRONG[name]
+    first, second = checker(wrong[0]).message, checker(wrong[0]).message
+    assert "Hint:" in first and "Hint 2:" not in first and "next hint" in first
+    assert "Hint 2:" in second and "=" in second.split("Hint 2:")[1]
+
+
+def test_loss_text_leaves_the_loss_to_the_student():
+    """§2 gives the gradient estimate and the objective (climb the return), not the loss: L's formula comes only
+    after the check (folded)."""
+    import nbformat
+
+    from gc_helpers.config import project_root
+
+    nb = nbformat.read(project_root() / "notebooks" / "02_train_quadratic_agent.ipynb", as_version=4)
+    check = next(i for i, c in enumerate(nb.cells) if "nb02.check_reinforce_loss" in c.source)
+    above = "\n".join(c.source for c in nb.cells[:check] if c.cell_type == "markdown")
+    below = "\n".join(c.source for c in nb.cells[check:] if c.cell_type == "markdown")
+    assert r"\mathcal L(\theta) = -" not in above and "−mean_i" not in above
+    assert "ascent on the return" in above  # the objective is stated
+    answer = below[below.index("<details>"):]
+    assert r"\mathcal L(\theta) = -" in answer[:answer.index("</details>")]  # the loss, folded after the check

@@ -85,3 +85,76 @@ def test_unwritten_exercise_says_so():
         raise NotImplementedError()
     r = nb03.check_chunk_gain(todo)
     assert r.passed is False and "not written yet" in r.message
+
+
+def test_a_floor_on_the_std_is_named_and_the_text_asks_for_the_offset():
+    """The package adds 1e-6 to the new std; a literal floor max(std, 1e-6) prints the same arrays, so the check
+    names the slip, and the exercise text asks for the offset (not a floor)."""
+    import nbformat
+
+    from gc_helpers.config import project_root
+
+    def floored(mean, std, score, population, elites, rng, low=-1.0, high=1.0):
+        new_mean, new_std, best_x, best_score = _cem()(mean, std, score, population, elites, rng, low, high)
+        return new_mean, np.maximum(new_std - 1e-6, 1e-6), best_x, best_score
+
+    r = nb03.check_cem_iteration(floored)
+    assert r.passed is False and "floored" in r.message and "ADDS 1e-6" in r.message, r.message
+    nb = nbformat.read(project_root() / "notebooks" / "03_cem_compression.ipynb", as_version=4)
+    text = next(c.source for c in nb.cells if "Exercise 3.1" in c.source and c.cell_type == "markdown")
+    assert "floor" not in text and "add" in text and "1e-6" in text, text
+
+
+def test_slips_are_named():
+    assert "counted twice" in nb03.check_chunk_gain(_gain_not_orthogonalised).message
+    assert "divide the squared length" in nb03.check_chunk_gain(_gain_not_normalised).message
+    assert "before they are clipped" in nb03.check_cem_iteration(_cem_score_before_clip).message
+
+
+def _cem_score_before_clip(mean, std, score, population, elites, rng, low=-1.0, high=1.0):
+    X = mean + std * rng.standard_normal((population, *np.shape(mean)))
+    X[0] = mean
+    s = np.asarray(score(X))
+    X = np.clip(X, low, high)
+    order = np.argsort(-s)
+    return X[order[:elites]].mean(0), X[order[:elites]].std(0) + 1e-6, X[order[0]], float(s[order[0]])
+
+
+WRONG = {"cem": (nb03.check_cem_iteration, [_cem(refit_worst=True), _cem(clip=False), _cem_score_before_clip]),
+         "gain": (nb03.check_chunk_gain, [_gain_not_orthogonalised, _gain_not_normalised])}
+
+
+@pytest.mark.parametrize("name, k", [(n, k) for n, (_, w) in WRONG.items() for k in range(len(w))])
+def test_no_check_message_shows_code(name, k, monkeypatch):
+    from exercise_messages import code_in
+    from gc_helpers.exercises import core
+
+    monkeypatch.setattr(core, "_FAILURES", {})
+    checker, wrong = WRONG[name]
+    for _ in range(3):
+        message = checker(wrong[k]).message
+        assert not code_in(message), (code_in(message), message)
+
+
+@pytest.mark.parametrize("name", WRONG)
+def test_hints_are_graduated(name, monkeypatch):
+    from gc_helpers.exercises import core
+
+    monkeypatch.setattr(core, "_FAILURES", {})
+    checker, wrong = WRONG[name]
+    first, second = checker(wrong[0]).message, checker(wrong[0]).message
+    assert "Hint:" in first and "Hint 2:" not in first and "next hint" in first
+    assert "Hint 2:" in second and "=" in second.split("Hint 2:")[1]
+
+
+def test_gain_text_leaves_the_derivation_to_the_student():
+    """§5 states the property (cos² is a squared projection; a chunk is scored by what it adds), not the gain's
+    formula; the formula comes only after the check (folded)."""
+    import nbformat
+
+    from gc_helpers.config import project_root
+
+    nb = nbformat.read(project_root() / "notebooks" / "03_cem_compression.ipynb", as_version=4)
+    check = next(i for i, c in enumerate(nb.cells) if "nb03.check_chunk_gain" in c.source)
+    above = "\n".join(c.source for c in nb.cells[:check] if c.cell_type == "markdown")
+    assert r"U^\top w" not in above and "QQ^\\top" not in above
