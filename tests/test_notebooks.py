@@ -1,7 +1,7 @@
 """Execute every notebook under notebooks/ on the fast preset with strict exercise checks; any error fails.
 
-Also: the notebooks leave the shipped data/ byte-identical, their saved outputs hold no widget view whose model
-is gone, and the student versions (make student) keep no solution region.
+Also: each notebook leaves the shipped data/ byte-identical (compared before and after its own run), their saved
+outputs hold no widget view whose model is gone, and the student versions (make student) keep no solution region.
 """
 
 import hashlib
@@ -28,7 +28,9 @@ def data_fingerprint() -> dict:
             for p in sorted(data_dir().rglob("*")) if p.is_file()}
 
 
-DATA_BEFORE = data_fingerprint()
+def changed_files(before: dict, after: dict) -> list[str]:
+    """Files of data/ added, removed or changed between two fingerprints."""
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
 
 def dead_widget_views(nb) -> list[str]:
@@ -50,17 +52,26 @@ def test_notebook_executes(path):
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert not cell.get("outputs"), f"{path.name}: outputs must be stripped in git (make strip)"
+    before = data_fingerprint()
     executed = execute(path, OUT / path.name, timeout=CELL_TIMEOUT, preset="fast")
+    changed = changed_files(before, data_fingerprint())
+    assert not changed, f"{path.name} changed shipped files in data/ (notebooks write under out/): {changed[:10]}"
     assert not dead_widget_views(executed), f"{path.name}: widget views without a saved model (a closed widget " \
         f"left in the output; use gc_helpers.course.progress): {dead_widget_views(executed)}"
 
 
-@pytest.mark.notebook
-def test_notebooks_leave_data_untouched():
-    """Runs after the notebooks above: no byte under data/ changed (notebooks write under out/)."""
-    after = data_fingerprint()
-    changed = sorted(k for k in set(DATA_BEFORE) | set(after) if DATA_BEFORE.get(k) != after.get(k))
-    assert not changed, f"notebooks changed shipped files in data/: {changed[:10]}"
+def test_a_changed_data_file_is_found(tmp_path, monkeypatch):
+    """The data/ check of test_notebook_executes, on a copy: a rewritten, an added and a removed file are named."""
+    (tmp_path / "data" / "runs").mkdir(parents=True)
+    (tmp_path / "data" / "runs" / "a.json").write_text("{}")
+    (tmp_path / "data" / "b.txt").write_text("b")
+    monkeypatch.setenv("GC_ROOT", str(tmp_path))
+    before = data_fingerprint()
+    assert changed_files(before, data_fingerprint()) == []
+    (tmp_path / "data" / "runs" / "a.json").write_text('{"x": 1}')
+    (tmp_path / "data" / "b.txt").unlink()
+    (tmp_path / "data" / "c.txt").write_text("c")
+    assert changed_files(before, data_fingerprint()) == ["b.txt", "c.txt", "runs/a.json"]
 
 
 def test_dead_widget_views_are_found():
