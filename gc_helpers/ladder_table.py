@@ -157,8 +157,9 @@ def goal(runs=RUNS, root=None) -> list[str]:
     if small:
         b = max(small, key=lambda r: r["fraction"])
         budget = f"{b['budget']:,} env steps" if b["budget"] else "notebook 07's search"
+        seeds = f"{b['n']} seed{'s' if b['n'] > 1 else ''}"
         out.append(f"Best with ≤ 16 manufactured pairs: {LABELS[b['method']]} on {b['run']} at L = {b['L']} "
-                   f"({budget}, mean over {b['n']} seed{'s' if b['n'] > 1 else ''}): {b['velocity']['mean']:.2f} m/s = {b['fraction']:.0%} of "
+                   f"({budget}, mean over {seeds}): {b['velocity']['mean']:.2f} m/s = {b['fraction']:.0%} of "
                    f"the trained policy; ≥ 80 % {'reached' if b['fraction'] >= 0.8 else 'NOT reached'}.")
     half = sorted((r for r in allrows if r["fraction"] >= 0.5), key=lambda r: r["L"])
     out.append(f"Smallest L where a rung's mean reaches 50 %: L = {half[0]['L']} ({LABELS[half[0]['method']]}, "
