@@ -197,6 +197,28 @@ def verdicts(table, reference_velocity: float | None = None) -> list[str]:
     return out
 
 
+def cell_edge(root, name: str) -> str:
+    """"low"/"high" when the cell's β is the smallest/largest β its line search tried, else "": the refined line
+    search stores it; for the 4-point grid it is read off the protocol's grid (notebook 07 §5)."""
+    from .decompression import edge_of
+
+    a = store.load(Path(root) / "cells" / name, CELL_KIND)
+    if "edge" in a.meta:
+        return a.meta["edge"]
+    return edge_of(a.meta["protocol"]["betas"], a.meta["beta"])
+
+
+def edge_counts(table) -> dict:
+    """{(method, L): number of its seeds whose β pick sits at the edge of the β tried}."""
+    root = Path(table.path).parent
+    out: dict = {}
+    for name in table.meta.get("cells", []):
+        method, rest = name.split("_L", 1)
+        key = (method, int(rest.split("_s")[0]))
+        out[key] = out.get(key, 0) + bool(cell_edge(root, name))
+    return out
+
+
 def seed_notes(table) -> list[str]:
     """What a reader needs to weigh the seeds (notebook 07 §7): outer / outer_long cells that never left their
     warm start (direction identical to the cosine cell's of the same L and seed; the pairs then cost only the warm
@@ -238,12 +260,14 @@ def format_table(table) -> list[str]:
              f"{tr['stderr']:.0f} ({tr['return_minus_alive']:.0f} without the alive bonus), length {tr['length']:.0f}, "
              f"{tr['n_episodes']} episodes",
              f"{'method':10s} {'L':>4s} {'n':>2s} {'m/s ± sd':>13s} {'return':>7s} {'−alive':>7s} {'length':>6s} "
-             f"{'cos':>5s} {'search steps':>12s} {'eval steps':>10s} {'wall s':>7s}"]
+             f"{'cos':>5s} {'search steps':>12s} {'eval steps':>10s} {'wall s':>7s} {'β at edge':>9s}"]
     t = table
+    edges = edge_counts(table)
     for i in np.lexsort((t["L"], t["method"])):
         wall = t["search_seconds_mean"][i] + t["eval_seconds_mean"][i]
         lines.append(f"{t['method'][i]:10s} {t['L'][i]:4d} {t['n_seeds'][i]:2d} {t['velocity_mean'][i]:6.2f} ± "
                      f"{np.nan_to_num(t['velocity_std'][i]):4.2f} {t['return_mean'][i]:7.0f} "
                      f"{t['return_minus_alive_mean'][i]:7.0f} {t['length_mean'][i]:6.0f} {t['cosine_mean'][i]:5.2f} "
-                     f"{t['search_env_steps_mean'][i]:12.0f} {t['eval_env_steps_mean'][i]:10.0f} {wall:7.0f}")
+                     f"{t['search_env_steps_mean'][i]:12.0f} {t['eval_env_steps_mean'][i]:10.0f} {wall:7.0f} "
+                     f"{edges.get((str(t['method'][i]), int(t['L'][i])), 0):6d}/{t['n_seeds'][i]}")
     return lines

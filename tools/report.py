@@ -102,7 +102,8 @@ def compression_table() -> list[str]:
 
 
 def decompression_table() -> list[str]:
-    """The decompression results (data/decompressed/), made in notebooks/05_line_search_decompression.ipynb, §9."""
+    """The decompression results (data/decompressed/), made in notebooks/05_line_search_decompression.ipynb,
+    §7 Iterated decompression."""
     lines = []
     for art in _artifacts("decompressed", "decompressed"):
         m = art.meta
@@ -284,17 +285,21 @@ def fewest_pairs_tables(runs=("ant_quad_sgd", "ant_quad_best")) -> list[str]:
     p = tables[0].meta["protocol"]
     lines = [f"σ = 0, {p['horizon']}-step episodes, β picked on {p['pick_episodes']} episodes, forward velocity (m/s) "
              f"on {p['fresh_episodes']} fresh ones: mean ± s.d. over seeds (n). Tables made by "
-             "`bench/fewest_pairs.py`; cells not run yet are blank."]
+             f"`bench/fewest_pairs.py`; cells not run yet are blank. β grid {', '.join(f'{b:g}' for b in p['betas'])} "
+             "(multiples of the direction's length); †k: k of the seeds picked β at the grid's edge (the best β "
+             "may lie beyond it)."]
     for t in tables:
         Ls = sorted(set(t["L"].tolist()))
         tr = t.meta["trained"]
         lines += ["", f"`{t.meta['run']}` (trained policy {tr['velocity']:.2f} m/s, return {tr['return']:.0f}, "
                       f"{tr['n_episodes']} episodes):", "", "| method | " + " | ".join(f"L={L}" for L in Ls) + " |",
                   "|---" * (len(Ls) + 1) + "|"]
+        edges = T.edge_counts(t)
         for m in sorted(set(t["method"].tolist())):
             rows = [T.row(t, m, L) for L in Ls]
-            cells = ["" if r is None else f"{r['velocity']:.2f} ({r['n']})" if r["n"] < 2 else
-                     f"{r['velocity']:.2f} ± {r['velocity_sd']:.2f} ({r['n']})" for r in rows]
+            mark = lambda L: f" †{edges[(m, L)]}" if edges.get((m, L)) else ""  # noqa: E731
+            cells = ["" if r is None else f"{r['velocity']:.2f} ({r['n']}){mark(L)}" if r["n"] < 2 else
+                     f"{r['velocity']:.2f} ± {r['velocity_sd']:.2f} ({r['n']}){mark(L)}" for r, L in zip(rows, Ls)]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         lines += [""] + [f"- {v}" for v in T.verdicts(t)] + [f"- Note: {v}" for v in T.seed_notes(t)]
     return lines
