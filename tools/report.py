@@ -297,7 +297,7 @@ def fewest_pairs_tables(runs=("ant_quad_sgd", "ant_quad_best")) -> list[str]:
         edges = T.edge_counts(t)
         for m in sorted(set(t["method"].tolist())):
             rows = [T.row(t, m, L) for L in Ls]
-            mark = lambda L: f" †{edges[(m, L)]}" if edges.get((m, L)) else ""  # noqa: E731
+            mark = lambda L, m=m, edges=edges: f" †{edges[(m, L)]}" if edges.get((m, L)) else ""  # noqa: E731
             cells = ["" if r is None else f"{r['velocity']:.2f} ({r['n']}){mark(L)}" if r["n"] < 2 else
                      f"{r['velocity']:.2f} ± {r['velocity_sd']:.2f} ({r['n']}){mark(L)}" for r, L in zip(rows, Ls)]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
