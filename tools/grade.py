@@ -1,11 +1,12 @@
 """Grade a class (``make grade SUBMISSIONS=<folder>``; docs/teaching.md, "Grading a class").
 
-Every submitted student notebook runs top to bottom in a fresh kernel, in a temporary copy: its working folder and
-``GC_ROOT`` (figures/, videos/, out/) are temporary, ``data/`` is a copy made once per batch (restored if a
-submission changed it), so grading never writes into the repository. Each check the notebook runs appends its
-outcome to a results file (``GC_RESULTS``, see ``gc_helpers.exercises.core.record``); the grader reads those
-lines and writes one CSV row per student, notebook and exercise: score 1 if the check passed, else 0, with the
-check's message or the grader's reason (the cell raised, hit the time limit, was deleted, was never reached).
+Every submitted student notebook runs top to bottom in a fresh kernel, in a temporary copy: its working folder (a
+copy of the submission's folder) and ``GC_ROOT`` (figures/, videos/, out/) are temporary, ``data/`` is a copy made
+once per batch (restored if a submission changed it), so grading never writes into the repository. Each check the
+notebook runs appends its outcome to a results file (``GC_RESULTS``, see ``gc_helpers.exercises.core.record``);
+the grader reads those lines and writes one CSV row per student, notebook and exercise: score 1 if the check
+passed, else 0, with the check's message or the grader's reason (the cell raised, hit the time limit, was deleted,
+was never reached).
 
 Which cells belong to which exercise comes from the instructor notebooks in notebooks/ (``exercise_map``): the
 cells holding a solution region, and the cell that calls the exercise's checker. Those cells get the per-exercise
@@ -215,8 +216,8 @@ def run_submission(path: Path, released: nbformat.NotebookNode, exercises: list[
         is_exercise = cell.get("id") in exercise_cells or any(s in cell.source for s in signatures)
         cell.metadata["grade_limit"] = limits.exercise if is_exercise else limits.cell
         cell.outputs = []
-    work = root / "work"
-    work.mkdir(parents=True, exist_ok=True)
+    work = root / "work"  # the kernel's working folder: a copy of the submission's folder
+    shutil.copytree(path.parent, work, ignore=shutil.ignore_patterns(".ipynb_checkpoints"), dirs_exist_ok=True)
     results = root / "results.jsonl"
     results.touch()
     env = {**os.environ, "GC_ROOT": str(root), "GC_PRESET": preset, "GC_CHECKS": "report",
