@@ -8,8 +8,8 @@ the weight change on the span of the candidate's per-step gradients) plus rms(α
 direction is d = Σ_t α_t g_t = Σ_t c_t ⊗ φ(s_t) (the kernel view, so linear and quadratic policies only). Its score is
 the forward progress (metres, averaged over a few SHORT episodes from fixed start states, σ = 0) of the policy
 w_first + β · d. A candidate whose open-loop replay leaves the healthy range is not a valid episode and scores −inf.
-The search is the cross-entropy method, started from a given sequence (the cosine-compressed trajectory's first L
-steps) with the exact α and β = 1; the start itself is scored first, so the result is never worse than the warm
+The search is the cross-entropy method (``compression.cem.cem_iteration``, the package's one CEM iteration),
+started from a given sequence (the cosine-compressed trajectory's first L steps) with the exact α and β = 1; the start itself is scored first, so the result is never worse than the warm
 start on the search's own objective (it can be worse on other episodes: the objective sees only a few).
 
 RESUMABLE: with ``checkpoint`` (a folder) the search state — mean, spread, best-so-far, iteration, env steps and
@@ -29,6 +29,7 @@ import numpy as np
 
 from . import envs, rollouts, store
 from .checks import check_seed, int_at_least, positive_float
+from .compression.cem import cem_iteration
 from .fewest_pairs import Pairs, check_length, compressed_coefficients, kernel_direction, replayed_pairs
 from .policies import GaussianPolicy
 from .vectors import cosine
@@ -120,9 +121,11 @@ class _Problem:
         std = np.concatenate([np.full(self.n_act, c.action_std), np.full(self.L, c.alpha_std), [c.log_beta_std]])
         return mean, std
 
-    def clip(self, xs: np.ndarray) -> np.ndarray:
-        xs[..., : self.n_act] = np.clip(xs[..., : self.n_act], self.spec.act_low, self.spec.act_high)
-        return xs
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-coordinate bounds of a candidate: the action box for the actions; α and log β are free."""
+        free = np.full(self.L + 1, np.inf)
+        return (np.r_[np.full(self.n_act, self.spec.act_low), -free],
+                np.r_[np.full(self.n_act, self.spec.act_high), free])
 
     def decode(self, x) -> tuple[Pairs, float]:
         """Pairs with the searched α (direction Σ α_t g_t) and β."""
@@ -153,14 +156,6 @@ def _load_state(checkpoint, fingerprint):
     return art
 
 
-def _cem_update(xs, scores, std, cfg):
-    order = np.argsort(-scores)[: cfg.elites]
-    elite = xs[order[np.isfinite(scores[order])]]
-    if len(elite) < 2:
-        return None, std
-    return elite.mean(axis=0), np.maximum(elite.std(axis=0), cfg.min_std * (std > 0))
-
-
 def outer_search(policy: GaussianPolicy, target, start: envs.StartState, init_actions,
                  config: OuterConfig = OuterConfig(), seed: int = 0, checkpoint=None, progress=None) -> OuterResult:
     """CEM over L open-loop actions from ``start``, their α and log β, scored by ``forward_progress`` of
@@ -186,15 +181,21 @@ def outer_search(policy: GaussianPolicy, target, start: envs.StartState, init_ac
         mean, std, best_x, history = saved["mean"], saved["std"], saved["best_x"], list(saved["history"])
         best_score, done = float(saved.meta["best_score"]), int(saved.meta["done"])
         steps, seconds0 = int(saved.meta["env_steps"]), float(saved.meta["seconds"])
-    for it in range(done, config.iterations):
-        xs = prob.clip(mean + std * np.random.default_rng([seed, it]).standard_normal((config.population, mean.size)))
+    low, high = prob.bounds()
+
+    def score(xs):  # forward progress of each candidate; env steps counted
+        nonlocal steps
         scored = [prob.score(x) for x in xs]
-        scores = np.array([s[0] for s in scored])
         steps += sum(s[1] for s in scored)
-        if scores.max() > best_score:
-            best_score, best_x = float(scores.max()), xs[int(np.argmax(scores))].copy()
-        new_mean, std = _cem_update(xs, scores, std, config)
-        mean = mean if new_mean is None else new_mean
+        return np.array([s[0] for s in scored])
+
+    for it in range(done, config.iterations):
+        # ALGO: one CEM iteration (compression.cem.cem_iteration): invalid candidates are never elites
+        mean, std, x, s = cem_iteration(mean, std, score, config.population, config.elites,
+                                        np.random.default_rng([seed, it]), low, high, include_mean=False,
+                                        min_std=config.min_std, drop_invalid=True, min_elites=2)
+        if s > best_score:
+            best_score, best_x = s, x.copy()
         history.append(best_score)
         done = it + 1
         if checkpoint is not None:

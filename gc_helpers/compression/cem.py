@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .. import envs
-from ..checks import check_seed, int_at_least, positive_float
+from ..checks import check_seed, finite_array, int_at_least, positive_float
 from ..policies import GaussianPolicy, task_of
 from .incremental import span_gains
 from .span import best_alpha_exact, no_alpha, null_cosine
@@ -30,20 +30,50 @@ ALPHA_MODES = ("none", "exact")
 
 
 def cem_iteration(mean, std, score: Callable[[np.ndarray], np.ndarray], population: int, elites: int,
-                  rng: np.random.Generator, low: float = -1.0, high: float = 1.0):
+                  rng: np.random.Generator, low=-1.0, high=1.0, include_mean: bool = True,
+                  min_std: float | None = None, drop_invalid: bool = False, min_elites: int = 2,
+                  skip_checks: bool = False):
     """One CEM iteration: sample ``population`` candidates from N(mean, std²) (the first is the mean itself),
     clip them to [low, high], score them (``score``: array (population, *mean.shape) -> (population,)), and refit
     the mean and std to the ``elites`` best. Returns (new_mean, new_std, best_x, best_score).
 
+    Every CEM of the package is this function. The options serve the outer search of notebook 07: candidate 0 is
+    drawn like the others (``include_mean=False``); ``low``/``high`` may be arrays (±inf leaves a coordinate
+    free); with ``drop_invalid`` a non-finite score (an invalid candidate) is never an elite, and with fewer than
+    ``min_elites`` finite elites the mean and std stay; ``min_std`` floors the new std (where the old one was > 0)
+    instead of adding 1e-6. ``skip_checks`` drops the argument checks (a loop that checked them once).
+
     Taught in notebooks/03_cem_compression.ipynb, §3 Algorithm 1 (no α) against Algorithm 2 (best α).
     """
+    if not skip_checks:
+        mean = finite_array(mean, "mean")
+        std = finite_array(std, "std")
+        if np.any(std < 0) or (np.ndim(std) and np.shape(std) != np.shape(mean)):
+            raise ValueError(f"std has shape {np.shape(std)} or a negative entry; expected >= 0, a number or "
+                             f"the mean's shape {np.shape(mean)}")
+        population = int_at_least(population, "population", 1)
+        elites = int_at_least(elites, "elites", 1)
+        if elites > population:
+            raise ValueError(f"elites={elites}: must be at most population={population}")
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError(f"rng={rng!r}: must be a numpy.random.Generator (np.random.default_rng(seed))")
+        if not callable(score):
+            raise ValueError(f"score={score!r}: must be a callable candidates -> scores")
     X = mean + std * rng.standard_normal((population, *np.shape(mean)))
-    X[0] = mean
+    if include_mean:
+        X[0] = mean
     X = np.clip(X, low, high)
-    scores = np.asarray(score(X))
+    scores = np.asarray(score(X), dtype=np.float64)
+    if not skip_checks and scores.shape != (population,):
+        raise ValueError(f"score returned shape {scores.shape}; expected ({population},): one score per candidate")
     order = np.argsort(-scores)  # best first
-    elite = X[order[:elites]]
-    return elite.mean(0), elite.std(0) + 1e-6, X[order[0]], float(scores[order[0]])
+    top = order[:elites]
+    elite = X[top[np.isfinite(scores[top])]] if drop_invalid else X[top]
+    best_x, best_score = X[order[0]], float(scores[order[0]])
+    if drop_invalid and len(elite) < min_elites:
+        return mean, std, best_x, best_score
+    new_std = elite.std(0) + 1e-6 if min_std is None else np.maximum(elite.std(0), min_std * (std > 0))
+    return elite.mean(0), new_std, best_x, best_score
 
 
 def batch_cosines(G: torch.Tensor, w: torch.Tensor, alpha: str, tol: float = 1e-10) -> torch.Tensor:
@@ -123,7 +153,8 @@ def cem_sequence(policy: GaussianPolicy, target, L: int, sigma: float, alpha: st
     mu, std = np.zeros((L, spec.act_dim)), np.full((L, spec.act_dim), sigma)
     best_a, best_c, history = None, -np.inf, []
     for _ in range(iterations):
-        mu, std, x, c = cem_iteration(mu, std, score, population, elites, rng, spec.act_low, spec.act_high)
+        mu, std, x, c = cem_iteration(mu, std, score, population, elites, rng, spec.act_low, spec.act_high,
+                                      skip_checks=True)
         if c > best_c:
             best_c, best_a = c, x.copy()
         history.append(best_c)
