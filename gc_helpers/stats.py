@@ -192,6 +192,7 @@ class Comparison:
     level: float
     min_n: int
     unit: str = ""
+    family: int = 1  # how many calls the Holm correction counted (1: none)
 
     @property
     def n(self) -> int:
@@ -233,8 +234,9 @@ class Comparison:
                     f"{self.label_b} {f.format(self.mean_b)}{u} (one value, no spread): difference "
                     f"{f.format(self.diff)}{u} [{1 - self.level:.0%} interval {f.format(self.low)}, "
                     f"{f.format(self.high)}]; {stat}, p = {self.p:.3f}"
-                    + (f", Holm p = {self.p_adjusted:.3f}" if self.p_adjusted != self.p else "") + f" — {self.verdict}")
-        adj = f", Holm p = {self.p_adjusted:.3f}" if self.p_adjusted != self.p else ""
+                    + (f", Holm p = {self.p_adjusted:.3f} ({self.family} calls)" if self.family > 1 else "")
+                    + f" — {self.verdict}")
+        adj = f", Holm p = {self.p_adjusted:.3f} ({self.family} calls)" if self.family > 1 else ""
         return (f"{self.label_a} {f.format(self.mean_a)} ± {f.format(self.sd_a)}{u} (n = {self.n_a}) vs "
                 f"{self.label_b} {f.format(self.mean_b)} ± {f.format(self.sd_b)}{u} (n = {self.n_b}): difference "
                 f"{f.format(self.diff)}{u} [{1 - self.level:.0%} interval {f.format(self.low)}, "
@@ -302,5 +304,5 @@ def holm_verdicts(comparisons, level: float | None = None) -> list[Comparison]:
         return comps
     adjusted, _ = holm([comps[i].p for i in calls], comps[calls[0]].level)
     for i, q in zip(calls, adjusted):
-        comps[i] = replace(comps[i], p_adjusted=float(q))
+        comps[i] = replace(comps[i], p_adjusted=float(q), family=len(calls))
     return comps

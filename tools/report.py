@@ -164,8 +164,9 @@ def spread_table(folder: str = "ant_quad_sgd_recommended") -> list[str]:
              f"random direction (one per seed), settings `{folder.rsplit('_', 1)[-1]}`; mean ± s.d. [min–max] over "
              f"seeds. Past L = P/k = {not_a_compression_length(P, k):.0f} the trajectory carries more numbers than "
              "the policy: not a compression. Last column: our seeds' mean minus the study's value, one-sample t over "
-             "our seeds, Holm over the lengths, level 0.05. The study's side is one digitised curve (no spread) of a "
-             "target that returned about 1300 (ours: see the trained agents above), measured with P = 6056 features "
+             "our seeds, Holm over the lengths, level 0.05. The study's side is one digitised curve (no spread) of its "
+             "own trained target (another training run with another return; data/reference holds only the curves), "
+             "measured with P = 6056 features "
              "(x_i x_j and x_j x_i both kept, their coefficients move together) against our P = 3248: its cosine is "
              "in another metric, so a verdict locates the study's number among our seeds; it does not rank the "
              "methods.", "",
