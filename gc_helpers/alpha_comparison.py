@@ -21,6 +21,7 @@ import numpy as np
 
 from .checks import int_at_least, positive_float
 from .compression.cem import CEMResult, cem_sequence
+from .course import output_to
 from .policies import GaussianPolicy
 
 # ------------------------------------------------------------------------------------------------------------
@@ -115,8 +116,7 @@ def compare_widget(policy: GaussianPolicy, target, L: int = 20, sigma: float = 0
     out = W.Output()
 
     def run(_=None):
-        with out:
-            out.clear_output(wait=True)
+        with output_to(out):  # not `with out:`, on which a headless run can wait (see course.output_to)
             cmp, fig = compare_alpha(policy, target, s_L.value, s_sigma.value, **kw)
             display(fig)
             plt.close(fig)

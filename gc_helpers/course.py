@@ -5,16 +5,22 @@ preset and the measured run times, live widget updates that are timed, and progr
   ``bench/notebook_times.py`` (``make times``), read from bench/results/notebook_times.json.
 - ``timed_update(label)`` wraps a widget's update function; with ``GC_WIDGET_TIMES=<file>`` (set by the bench
   script) each update's duration is appended to that file, so the bench can report updates slower than 3 s.
+- ``output_to(out)`` shows what a widget update prints and plots in an ipywidgets ``Output``, set by the kernel
+  in one assignment: the front end is asked nothing, so a headless run (``jupyter nbconvert --execute``) never
+  waits on it (see the function).
 - ``progress(total, desc)`` is a progress bar that, once closed, leaves plain text in the notebook instead of a
   widget whose model is gone after the notebook is saved and reopened.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import sys
 import time
+import traceback
 from pathlib import Path
 
 from .config import preset_name, project_root
@@ -68,6 +74,68 @@ def timed_update(label: str):
         return run
 
     return wrap
+
+
+@contextlib.contextmanager
+def output_to(out):
+    """Show what the block prints and displays (figures too) in the ipywidgets ``Output`` ``out``, replacing what
+    it showed: ``with course.output_to(out): ...`` in every widget update of the series.
+
+    Why not ``with out: out.clear_output(wait=True)``: that pattern asks the front end to capture each output,
+    and nbclient (``jupyter nbconvert --execute``, which emulates the Output widget) answers every captured output
+    with a message on the shell socket while it waits on that socket for the cell's reply. When the reply arrives
+    during such a send, the send consumes the socket's wake-up and nbclient sleeps until the cell timeout (the
+    kernel idle). Here the kernel collects the outputs itself, in order, and sets ``out.outputs`` once at the end:
+    the front end only receives a widget state. An error in the block is shown in ``out`` and raised again.
+    Outside a notebook the block just runs (prints go to the terminal).
+    Taught in notebooks/00_setup.ipynb, §6 Widget: where does a return come from?"""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if not in_notebook() or shell is None:
+        yield
+        return
+    from IPython.core.displaypub import DisplayPublisher
+
+    items: list[dict] = []
+
+    class Stream:
+        def __init__(self, name):
+            self.name = name
+
+        def write(self, text):
+            if text:
+                if items and items[-1]["output_type"] == "stream" and items[-1]["name"] == self.name:
+                    items[-1]["text"] += text
+                else:
+                    items.append({"output_type": "stream", "name": self.name, "text": str(text)})
+            return len(text)
+
+        def flush(self):
+            pass
+
+        def isatty(self):
+            return False
+
+    class Publisher(DisplayPublisher):
+        def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
+            items.append({"output_type": "display_data", "data": data, "metadata": metadata or {}})
+
+        def clear_output(self, wait=False):
+            items.clear()
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = sys.stdout, sys.stderr, shell.display_pub
+    sys.stdout, sys.stderr, shell.display_pub = Stream("stdout"), Stream("stderr"), Publisher()
+    try:
+        yield
+    except BaseException:
+        Stream("stderr").write(traceback.format_exc())
+        raise
+    finally:
+        sys.stdout, sys.stderr, shell.display_pub = saved
+        out.outputs = tuple(items)
 
 
 def in_notebook() -> bool:
