@@ -89,3 +89,33 @@ def test_hints_are_graduated(name, monkeypatch):
     assert third.count("Hint") == second.count("Hint")
     equation = second.split("Hint 2:")[1]
     assert "=" in equation and "=" not in first.split("Hint:")[1].split("Later cells")[0]
+
+
+def test_velocity_text_leaves_the_derivation_to_the_student():
+    """§3 states the objective (average velocity over one env step), not v_t = (x_{t+1} − x_t)/Δt; the formula is
+    in the folded model answer after the check."""
+    import nbformat
+
+    from gc_helpers.config import project_root
+
+    nb = nbformat.read(project_root() / "notebooks" / "00_setup.ipynb", as_version=4)
+    check = next(i for i, c in enumerate(nb.cells) if "nb00.check_forward_velocity" in c.source)
+    above = "\n".join(c.source for c in nb.cells[:check] if c.cell_type == "markdown")
+    answer = nb.cells[check + 1].source
+    assert "x_{t+1} - x_t" not in above and "average velocity" in above
+    assert answer.startswith("<details>") and "x_{t+1} - x_t" in answer
+
+
+def test_predict_then_run_questions_come_before_their_answers():
+    """0.3: the question, then a cell for the student's prediction, then the run, then the folded answer; no cell
+    above the question prints the σ = 0.1 vs 1.0 comparison."""
+    import nbformat
+
+    from gc_helpers.config import project_root
+
+    nb = nbformat.read(project_root() / "notebooks" / "00_setup.ipynb", as_version=4)
+    q = next(i for i, c in enumerate(nb.cells) if "Exercise 0.3 · Predict, then run" in c.source)
+    assert "Your prediction" in nb.cells[q + 1].source and nb.cells[q + 1].cell_type == "markdown"
+    assert "return_parts(100, 1.0)" in nb.cells[q + 2].source
+    assert nb.cells[q + 3].source.startswith("<details>")
+    assert not any("return_parts(100, 1.0)" in c.source for c in nb.cells[:q])

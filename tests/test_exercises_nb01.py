@@ -176,3 +176,19 @@ def test_score_text_leaves_the_derivation_to_the_student():
     check = next(i for i, c in enumerate(nb.cells) if "nb01.check_score" in c.source)
     above = "\n".join(c.source for c in nb.cells[:check] if c.cell_type == "markdown")
     assert r"\sigma^{-2}" not in above and "σ⁻²" not in above, "the score's formula is given above Exercise 1.2"
+
+
+def test_predict_then_run_questions_come_before_their_answers():
+    """1.6: question, prediction cell, run, folded answer, all before "What we saw" (whose bullet answers it);
+    1.7: question, derivation cell, folded answer; §6 no longer states b*."""
+    from gc_helpers.config import project_root
+
+    nb = nbformat.read(project_root() / "notebooks" / "01_policy_gradient.ipynb", as_version=4)
+    src = [c.source for c in nb.cells]
+    q6 = next(i for i, s in enumerate(src) if "### 1.6 · Predict, then run" in s)
+    assert "Your prediction" in src[q6 + 1] and "batch_estimates(64, 0.0, False)" in src[q6 + 2]
+    assert src[q6 + 3].startswith("<details>")
+    assert q6 < next(i for i, s in enumerate(src) if s.startswith("## What we saw"))
+    q7 = next(i for i, s in enumerate(src) if "### 1.7 · The optimal constant baseline" in s)
+    assert "Your derivation" in src[q7 + 1] and src[q7 + 2].startswith("<details>")
+    assert r"\mathbb E\big[g_k^2\,R(\tau)\big]" not in "\n".join(src[:q7 + 2])

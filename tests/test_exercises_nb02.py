@@ -231,3 +231,15 @@ def test_loss_text_leaves_the_loss_to_the_student():
     assert "ascent on the return" in above  # the objective is stated
     answer = below[below.index("<details>"):]
     assert r"\mathcal L(\theta) = -" in answer[:answer.index("</details>")]  # the loss, folded after the check
+
+
+def test_predict_then_run_2_4_comes_before_its_answer():
+    import nbformat
+
+    from gc_helpers.config import project_root
+
+    src = [c.source for c in nbformat.read(project_root() / "notebooks" / "02_train_quadratic_agent.ipynb",
+                                           as_version=4).cells]
+    q = next(i for i, s in enumerate(src) if "**2.4 Predict, then run.**" in s)
+    assert "<details>" not in src[q] and "Your prediction" in src[q + 1]
+    assert "def loss_without_baseline" in src[q + 2] and src[q + 3].startswith("<details>")

@@ -158,3 +158,16 @@ def test_gain_text_leaves_the_derivation_to_the_student():
     check = next(i for i, c in enumerate(nb.cells) if "nb03.check_chunk_gain" in c.source)
     above = "\n".join(c.source for c in nb.cells[:check] if c.cell_type == "markdown")
     assert r"U^\top w" not in above and "QQ^\\top" not in above
+
+
+def test_predict_then_run_3_3_comes_before_its_answer():
+    import nbformat
+
+    from gc_helpers.config import project_root
+
+    src = [c.source for c in nbformat.read(project_root() / "notebooks" / "03_cem_compression.ipynb",
+                                           as_version=4).cells]
+    q = next(i for i, s in enumerate(src) if "**Predict, then run** (Exercise 3.3)" in s)
+    run = next(i for i, s in enumerate(src) if "for sigma in (SIGMA_CEM, 0.01):" in s)
+    assert "<details>" not in src[q] and "Your prediction" in src[q + 1]
+    assert q < run and not any("<details>" in s for s in src[q:run]) and src[run + 1].startswith("<details>")
