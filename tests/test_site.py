@@ -32,6 +32,8 @@ from tools.site import VIDEO_LIMIT_MB, BuildError, build, section, static_page, 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::PendingDeprecationWarning")  # Sphinx's
 
 ROOT = project_root()
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 NOTEBOOKS = notebooks()
 CACHE = ROOT / "out" / "site" / "executed"
 
@@ -110,6 +112,22 @@ def test_a_widget_is_shown_as_its_saved_state():
              "b": {"model_name": "ButtonModel", "state": {"description": "run"}}}
     text = static_widget({"model_id": "box"}, state)
     assert "L = 200" in text and "run = ant_quad_sgd" in text and "make lab" in text
+
+
+def test_a_widget_page_keeps_what_its_output_area_showed(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("display(w)")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={WIDGET_VIEW: {"model_id": "box"}})]
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), cell]
+    shown = {"output_type": "stream", "name": "stdout", "text": "return 1234 at β = 0.5"}
+    nb.metadata["widgets"] = {WIDGET_STATE: {"state": {
+        "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_s", "IPY_MODEL_o"]}},
+        "s": {"model_name": "FloatSliderModel", "state": {"description": "β", "value": 0.5}},
+        "o": {"model_name": "OutputModel", "state": {"outputs": [shown]}}}}}
+    page, _ = static_page(nb, "99_x", tmp_path / "videos", "header")
+    outs = page.cells[2].outputs
+    assert "β = 0.5" in outs[0]["data"]["text/html"] and WIDGET_VIEW not in outs[0]["data"]
+    assert outs[1]["text"] == shown["text"] and "widgets" not in page.metadata
 
 
 def test_a_video_becomes_a_file_beside_the_page_and_a_large_one_is_refused(tmp_path):

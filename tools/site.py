@@ -147,6 +147,18 @@ def _widget_label(model_id: str, state: dict, depth: int = 0) -> list[str]:
     return [f"{desc} = {value}"]
 
 
+def widget_outputs(model_id: str, state: dict, depth: int = 0) -> list[dict]:
+    """What the ``Output`` widgets under ``model_id`` showed when the notebook was saved (figures, text), in order."""
+    model = state.get(model_id)
+    if model is None or depth > 20:
+        return []
+    s = model.get("state", {})
+    if model.get("model_name") == "OutputModel":
+        return [nbformat.from_dict(o) for o in s.get("outputs", []) if isinstance(o, dict)]
+    children = [c.removeprefix("IPY_MODEL_") for c in s.get("children", []) if isinstance(c, str)]
+    return [o for c in children for o in widget_outputs(c, state, depth + 1)]
+
+
 def static_widget(view: dict, state: dict) -> str:
     """HTML standing in for a live widget: its controls as the executed notebook left them, and where it runs."""
     controls = _widget_label(view.get("model_id", ""), state)
@@ -162,12 +174,18 @@ def static_page(nb, stem: str, videos: Path, header: str) -> tuple[nbformat.Note
     state = nb.metadata.pop("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     written: list[Path] = []
     for i, cell in enumerate(nb.cells):
+        outputs = []
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get(WIDGET_VIEW)
+            outputs.append(out)
+            if view:  # the note, then what the widget's Output areas showed
+                out["data"] = {"text/html": static_widget(view, state),
+                               "text/plain": "interactive widget (runs live in make lab)"}
+                outputs += widget_outputs(view.get("model_id", ""), state)
+        if cell.cell_type == "code":
+            cell.outputs = outputs
         for out in cell.get("outputs", []):
             data = out.get("data", {})
-            if WIDGET_VIEW in data:
-                out["data"] = {"text/html": static_widget(data[WIDGET_VIEW], state),
-                               "text/plain": "interactive widget (runs live in make lab)"}
-                continue
             page = data.get("text/html")
             if page is None:
                 continue
