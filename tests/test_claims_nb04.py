@@ -5,7 +5,6 @@ import nbformat
 import numpy as np
 import pytest
 
-from gc_helpers import plots
 from gc_helpers import spread_plots as sp
 from gc_helpers.compression import null_cosine
 from gc_helpers.config import project_root
@@ -96,8 +95,8 @@ def test_study_tests_match_the_independent_rule():
         else:
             want = f"{'ours (weight_change)' if mean > study[L] else 'study'} higher (at level 0.05)"
         assert c.verdict == want and c.p_adjusted == pytest.approx(q), (L, c.verdict, want)
-        assert f"| {L} | " in readme and f"p = {q:.3f} (Holm, n = {len(ours[L])}): {want.replace(' (at level 0.05)', '')}" \
-            in readme
+        short = want.replace(" (at level 0.05)", "")
+        assert f"| {L} | " in readme and f"p = {q:.3f} (Holm, n = {len(ours[L])}): {short}" in readme
     assert expected_words([1.0, 2.0], [1.0, 2.0], "a", "b", None) == "n = 2: no verdict"
 
 
