@@ -11,3 +11,8 @@ CODE = [r"\b(np|numpy|torch|pg|scipy|rng)\.\w", r"\s@\s", r"\*\*", r"\w\[[^\]]*[
 def code_in(message: str) -> list[str]:
     """The fragments of a check's ``message`` that look like code."""
     return [m.group(0) for pattern in CODE for m in re.finditer(pattern, message)]
+
+
+def your_word(line: str) -> bool:
+    """Whether ``line`` says "your" or "yours"."""
+    return re.search(r"\byours?\b", line, re.I) is not None

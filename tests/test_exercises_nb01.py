@@ -141,7 +141,7 @@ def test_student_notebook_runs_with_exercises_unsolved(tmp_path):
 
 @pytest.mark.parametrize("name, k", [(n, k) for n, (_, _, wrong) in CHECKERS.items() for k in range(len(wrong))])
 def test_no_check_message_shows_code(name, k, monkeypatch):
-    from exercise_messages import code_in
+    from exercise_messages import code_in, your_word
     from gc_helpers.exercises import core
 
     monkeypatch.setattr(core, "_FAILURES", {})
@@ -149,6 +149,9 @@ def test_no_check_message_shows_code(name, k, monkeypatch):
     for _ in range(3):  # every hint level
         message = checker(wrong[k]).message
         assert not code_in(message), (code_in(message), message)
+        # only the ✗ line speaks of the student's answer; hints and slips never say "your" (an output line that
+        # does, without naming the reference, reads as the student's result in the executed notebooks)
+        assert not any(your_word(line) for line in message.splitlines()[1:]), message
 
 
 @pytest.mark.parametrize("name", CHECKERS)

@@ -127,4 +127,4 @@ check_log_weights = _checker(
     hint=["the dynamics cancel in p_new(τ)/p_old(τ): only the policy's factors are left, one per step, and the "
           "log turns their product into a sum. The new policy is in the numerator.",
           "log w(τ) = Σ_t [log N(a_t; W_new φ(s_t), σ²) − log N(a_t; W_old φ(s_t), σ²)], with φ the LQ task's "
-          "features (§3) and your log-density of Exercise 1.1: one number per trajectory."])
+          "features (§3) and the log-density of Exercise 1.1: one number per trajectory."])

@@ -94,12 +94,12 @@ def _loss_slips():
         return -sign * (A * per_episode).mean()
 
     return [
-        ("log π of the padded steps after an episode ended is in your sum; those steps are not part of the episode "
+        ("log π of the padded steps after an episode ended is in the sum; those steps are not part of the episode "
          "(their log π is not 0 here), so weight log π by the mask.",
          lambda lp, r, m: loss(lp, r, m, masked=False)),
-        ("your mean over time runs over all T steps, padded ones included; average log π over the n_i steps of "
+        ("the mean over time runs over all T steps, padded ones included; average log π over the n_i steps of "
          "the episode only (where the mask is True).", lambda lp, r, m: loss(lp, r, m, masked="mean")),
-        ("the sign is flipped: the optimiser steps against the gradient of the loss, so minimising your loss would "
+        ("the sign is flipped: the optimiser steps against the gradient of the loss, so minimising this loss would "
          "lower the return.", lambda lp, r, m: loss(lp, r, m, sign=-1.0)),
         ("the baseline is missing: each episode's weight is its return minus the batch's mean return.",
          lambda lp, r, m: loss(lp, r, m, baseline=False)),
@@ -108,7 +108,7 @@ def _loss_slips():
 
 LOSS_HINTS = [
     "the optimiser minimises the loss, stepping against its gradient; that step must climb the return. Which sign "
-    "makes minus the gradient of your loss the policy-gradient estimate of §2? The episode weights G_i − b are "
+    "makes minus the gradient of the loss the policy-gradient estimate of §2? The episode weights G_i − b are "
     "numbers, not functions of θ; only log π depends on θ, and only the episode's real steps count.",
     "L = −(1/N) Σ_i (G_i − b) · (1/n_i) Σ_{t<n_i} log π_it, with G_i the return of episode i, b the mean of the G_i "
     "over the batch and n_i the number of steps where the mask is True.",

@@ -70,7 +70,7 @@ def _cem_slips(reference):
         elite = X[order[:elites]]
         return elite.mean(0), elite.std(0) + 1e-6, X[order[0]], float(s[order[0]])
 
-    return [("your new std is floored at 1e-6 (the larger of the std and 1e-6); the package ADDS 1e-6 to it (an "
+    return [("the new std is floored at 1e-6 (the larger of the std and 1e-6); the package ADDS 1e-6 to it (an "
              "offset, as the text says), which changes every std by 1e-6 and so every later sample.", floored),
             ("the candidates are scored before they are clipped: the score must be that of the action sequence "
              "that will be played, inside the box.", scored_unclipped)]
