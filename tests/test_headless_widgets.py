@@ -85,3 +85,18 @@ def test_an_update_that_fails_shows_its_error_and_fails_the_cell(tmp_path):
         client.execute()
     outputs = _output_state(client)
     assert outputs[0]["text"] == "before\n" and "ValueError: L=0: must be >= 1" in outputs[1]["text"]
+
+
+@pytest.mark.slow
+def test_the_runner_calls_a_late_reply_a_stall_and_runs_once(tmp_path, monkeypatch):
+    """tools/runner.py runs a notebook once, as nbconvert does, and a reply that reaches it later than the kernel
+    sent it by more than STALL_SECONDS is an error naming the cell (here every cell, with the bound set below 0)."""
+    from tools import runner
+
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("open('ran', 'a').write('x')")]), path)
+    runner.execute(path, timeout=60)
+    monkeypatch.setattr(runner, "STALL_SECONDS", -1.0)
+    with pytest.raises(RuntimeError, match="a headless stall: cell 0 waited"):
+        runner.execute(path, timeout=60)
+    assert (tmp_path / "ran").read_text() == "xx"  # two calls, two runs: no retry

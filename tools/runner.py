@@ -22,14 +22,19 @@ def notebooks(folder: Path | None = None) -> list[Path]:
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute(path, out_path=None, timeout: int = 600, preset: str = "fast", strict_checks: bool = True):
-    """Run every cell of the notebook at ``path`` on ``preset``; raises on the first error.
+STALL_SECONDS = 20  # a cell whose reply reached the runner this much later than the kernel sent it: a stall
 
+
+def execute(path, out_path=None, timeout: int = 600, preset: str = "fast", strict_checks: bool = True):
+    """Run every cell of the notebook at ``path`` on ``preset``, once; raises on the first error.
+
+    The notebook runs exactly as ``jupyter nbconvert --to notebook --execute`` runs it (nbclient with its
+    Output-widget emulation), and never twice: a cell that waits for its reply long after the kernel finished
+    (``STALL_SECONDS``; the headless stall fixed by ``course.output_to``) is an error, not something to retry.
     Returns the executed notebook (nbclient records each cell's start and end in its metadata); writes it to
     ``out_path`` if given, also when a cell failed."""
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     path = Path(path)
     if not path.is_file():
@@ -41,27 +46,25 @@ def execute(path, out_path=None, timeout: int = 600, preset: str = "fast", stric
     os.environ.pop("GC_FAST", None)
     os.environ["GC_PRESET"] = preset
     os.environ["GC_CHECKS"] = "strict" if strict_checks else "report"
-    for attempt in (1, 2):
-        nb = nbformat.read(path, as_version=4)
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
-                                resources={"metadata": {"path": str(path.parent)}})
-        # No emulation of ipywidgets' Output widget: nbclient answers each captured output with a comm message on
-        # the shell socket while it waits there for the cell's reply, and that reply was then missed (the cell
-        # "hung" with the kernel idle). Headless, the captured outputs simply stay in the cell's own outputs.
-        client.widget_registry = {}
-        try:
-            client.execute()
-            break
-        except (CellTimeoutError, DeadKernelError, AssertionError) as err:
-            # a kernel that went idle without answering, or died (nbclient's clean-up then raises an
-            # AssertionError), is retried once with a new kernel; a cell that really fails fails again
-            if attempt == 2:
-                raise
-            print(f"{path.name}: {type(err).__name__}; running the notebook once more", flush=True)
-        finally:
-            if out_path is not None:
-                Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-                nbformat.write(nb, out_path)
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    walls = {}
+    client.on_cell_execute = lambda cell, cell_index: walls.__setitem__(cell_index, time.monotonic())
+    client.on_cell_executed = lambda cell, cell_index, execute_reply: walls.__setitem__(
+        cell_index, time.monotonic() - walls[cell_index])
+    try:
+        client.execute()
+    finally:
+        if out_path is not None:
+            Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, out_path)
+    kernel = dict(cell_seconds(nb))
+    stalls = {i: walls[i] - kernel[i] for i in kernel if i in walls and walls[i] - kernel[i] > STALL_SECONDS}
+    if stalls:
+        raise RuntimeError(f"{path.name}: a headless stall: " + "; ".join(
+            f"cell {i} waited {s:.0f} s for its reply after the kernel had finished" for i, s in stalls.items())
+            + " (a widget update that captures outputs with `with out:`? use course.output_to)")
     return nb
 
 
