@@ -12,6 +12,8 @@ data/ladder/<run>/cells/<method>_L<L>_s<seed>/):
   D. one cell with ``--larger`` times the budget: the rung with the fastest mean at L = 16 on ant_quad_best
      after A (seed 0), saved as <method>_L16_s0_b<budget>;
   B. ant_quad_sgd, L = 16, the same;  C. ant_quad_best, L = 64, the same;
+  F. HaDES's generalisation test: a linear and an MLP policy cloned on the pairs of D's rung at L = 16 (seeds 0–4),
+     saved to data/ladder/ant_quad_best/generalisation/<kind>_<cell>/;
   E. rung 1 searched by the same CMA-ES from the reset state (``reset_traj``) at the same budget, A's and B's L.
 Each finished dataset is evaluated at σ = 0 on ``--episodes`` fresh 1000-step episodes (seeds 3,000,000 + i, the
 same for every cell, so rungs are compared on the same episodes); the trained policy w_last too
@@ -150,6 +152,34 @@ def reference(ctx) -> None:
           flush=True)
 
 
+def generalisation(ctx, method: str, L: int, seed: int, kind: str) -> Path | None:
+    """HaDES's generalisation test: clone a ``kind`` ("linear" or "mlp") policy on a finished cell's pairs
+    (``decompression.behaviour_cloning``: ridge regression, or 500 Adam steps from the MLP's seeded initialisation,
+    same normaliser as the run) and evaluate it on the same fresh episodes."""
+    from gc_helpers import decompression as D
+    from gc_helpers.policies import make_policy
+
+    src = ctx["root"] / "cells" / cell_name(method, L, seed)
+    path = ctx["root"] / "generalisation" / f"{kind}_{cell_name(method, L, seed)}"
+    if (path / "meta.json").is_file() or not (src / "meta.json").is_file():
+        return None
+    cell = store.load(src, CELL_KIND)
+    first = ctx["first"]
+    student = make_policy(kind, first.obs_dim, first.act_dim, first.sigma, first.normalizer(), seed=seed,
+                          env_id="Ant-v5")
+    t0 = time.perf_counter()
+    theta = D.behaviour_cloning(student, cell["obs"], np.clip(cell["actions"], -1, 1))
+    ev = S.fresh_evaluation(student.with_flat(theta), ctx["episodes"])
+    meta = {"run": ctx["run"], "env_id": "Ant-v5", "rung": int(cell.meta["rung"]), "method": method, "L": L,
+            "seed": seed, "kind": kind, "source": f"ladder/{ctx['run']}/cells/{src.name}",
+            "source_velocity": cell.meta["velocity"], "search_env_steps": cell.meta["search_env_steps"],
+            "budget": cell.meta["budget"], "eval_seconds": time.perf_counter() - t0}
+    _save_cell(path, {"theta": theta}, meta, ev)
+    print(f"generalisation {kind} on {src.name}: {ev['velocity']:+.2f} m/s (the quadratic policy: "
+          f"{cell.meta['velocity']:+.2f})", flush=True)
+    return path
+
+
 def fastest_rung(root: Path, L: int) -> int:
     """The searched rung with the fastest mean fresh velocity at L (group D's choice)."""
     means = {}
@@ -166,7 +196,7 @@ def main(argv=None):
     ap.add_argument("--larger", type=int, default=10, help="group D's budget is this many times --budget")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--episodes", type=int, default=50, help="fresh 1000-step evaluation episodes per dataset")
-    ap.add_argument("--groups", nargs="+", default=list("ADBCE"), choices=list("ABCDE"))
+    ap.add_argument("--groups", nargs="+", default=list("ADBCFE"), choices=list("ABCDEF"))
     ap.add_argument("--out", default=None, help="default: data/ladder (a smoke test writes elsewhere)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -216,6 +246,12 @@ def main(argv=None):
                 choice.parent.mkdir(parents=True, exist_ok=True)
                 choice.write_text(json.dumps({"rung": rung}))
             searched(c, rung, 16, 0, args.budget * args.larger, tag_budget=True)
+        elif g == "F":
+            c = ctx("ant_quad_best")
+            method = FP.RUNGS[fastest_rung(c["root"], 16)]
+            for s in args.seeds:
+                for kind in ("linear", "mlp"):
+                    generalisation(c, method, 16, s, kind)
         elif g == "E":
             for run, Ls in (("ant_quad_best", (4, 16)), ("ant_quad_sgd", (16,))):
                 for s in args.seeds:
