@@ -17,14 +17,26 @@ from .span import check_vector
 
 
 def span_gains(C: torch.Tensor, r: torch.Tensor, Q: torch.Tensor | None = None, tol: float = 1e-6,
-               relative: bool = False) -> torch.Tensor:
+               relative: bool = False, skip_checks: bool = False) -> torch.Tensor:
     """cos² that each block of columns C (..., c, P) adds for the unit residual r (P,): the columns are normalised,
     made orthogonal to the rows of Q (m, P) (orthonormal; None: nothing yet), and r is projected on what is left.
 
     Directions of the block's Gram matrix with eigenvalue ≤ ``tol`` (× the largest one if ``relative``) count as
     dependent and add nothing. Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences
-    (``span.chunk_gain`` is the one-chunk numpy reference).
+    (``span.chunk_gain`` is the one-chunk numpy reference). ``skip_checks``: the caller checked the shapes.
     """
+    if not skip_checks:
+        if not all(isinstance(t, torch.Tensor) for t in (C, r)) or (Q is not None and not isinstance(Q, torch.Tensor)):
+            raise ValueError("C, r (and Q if given) must be torch tensors")
+        P = r.shape[-1] if r.ndim == 1 else None
+        if P is None or C.ndim < 2 or C.shape[-1] != P:
+            raise ValueError(f"C has shape {tuple(C.shape)} and r {tuple(r.shape)}; expected C (..., c, P) and r (P,)")
+        if Q is not None and (Q.ndim != 2 or Q.shape[1] != P):
+            raise ValueError(f"Q has shape {tuple(Q.shape)}; expected (m, P={P}) with orthonormal rows")
+        if not bool(torch.isfinite(C).all()) or not bool(torch.isfinite(r).all()):
+            raise ValueError("C or r contains NaN or inf")
+        if not tol >= 0:
+            raise ValueError(f"tol={tol!r}: must be >= 0")
     Cn = C / torch.linalg.norm(C, dim=-1, keepdim=True).clamp_min(1e-300)
     if Q is not None and Q.shape[0]:
         Cn = Cn - (Cn @ Q.T) @ Q
@@ -78,7 +90,7 @@ class IncrementalSpan:
     def gains(self, cands) -> torch.Tensor:
         """cos² added by each candidate block cands (B, c, P) (or (c, P)): ‖projection of r on its new columns‖²."""
         C = _as_tensor(cands)
-        gain = span_gains(C[None] if C.ndim == 2 else C, self.r, self.Q, tol=self.tol * 1e3)
+        gain = span_gains(C[None] if C.ndim == 2 else C, self.r, self.Q, skip_checks=True, tol=self.tol * 1e3)
         return gain[0] if C.ndim == 2 else gain
 
     def add(self, cols) -> int:

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from .. import envs, rollouts, sim
-from ..checks import check_seed, int_at_least
+from ..checks import check_seed, finite_array, int_at_least
 from ..policies import Normalizer, describe, make_policy
 from .configs import BASELINES, ESTIMATORS, TrainConfig, in_range
 from .recorder import Progress, Recorder
@@ -43,10 +43,16 @@ from .runs import Run
 # Reference functions: the pieces of one REINFORCE step (notebook exercises check students against these)
 
 
-def reward_to_go(rewards: np.ndarray, mask: np.ndarray, gamma: float = 1.0) -> np.ndarray:
+def reward_to_go(rewards: np.ndarray, mask: np.ndarray, gamma: float = 1.0, skip_checks: bool = False) -> np.ndarray:
     """R_it = Σ_{t'≥t} γ^{t'−t} r_it' over the steps of each episode, (N, T) (zero rewards where ``mask`` is False).
+    ``skip_checks``: the caller checked the arguments.
 
     Taught in notebooks/02_train_quadratic_agent.ipynb, §2."""
+    if not skip_checks:
+        rewards = finite_array(rewards, "rewards", ndim=2)
+        if np.shape(mask) != rewards.shape:
+            raise ValueError(f"mask has shape {np.shape(mask)}; expected {rewards.shape} like rewards")
+        in_range(gamma, "gamma", 0, 1)
     r = np.where(mask, rewards, 0.0)
     R = np.zeros_like(r)
     acc = np.zeros(r.shape[0])
@@ -67,11 +73,11 @@ def episode_advantages(rewards: np.ndarray, mask: np.ndarray, rho: np.ndarray, b
 
 
 def reward_to_go_advantages(rewards: np.ndarray, mask: np.ndarray, rho: np.ndarray, gamma: float = 1.0,
-                            baseline: str = "mean") -> np.ndarray:
+                            baseline: str = "mean", skip_checks: bool = False) -> np.ndarray:
     """A_it = R_it − b_t, (N, T): b_t the ρ-weighted mean reward-to-go of the episodes alive at t ("mean") or 0.
 
     Taught in notebooks/02_train_quadratic_agent.ipynb, §2 REINFORCE with a baseline."""
-    R = reward_to_go(rewards, mask, gamma)
+    R = reward_to_go(rewards, mask, gamma, skip_checks=skip_checks)
     if baseline == "mean":
         wm = np.asarray(rho, dtype=np.float64)[:, None] * mask
         R = R - (wm * R).sum(axis=0) / np.maximum(wm.sum(axis=0), 1e-300)
@@ -106,15 +112,26 @@ def importance_weights(logp_new: torch.Tensor, logp_old: torch.Tensor, ratio_cap
 
 
 def surrogate_loss(logp: torch.Tensor, mask: torch.Tensor, adv: torch.Tensor, rho: torch.Tensor,
-                   estimator: str = "episode") -> torch.Tensor:
+                   estimator: str = "episode", skip_checks: bool = False) -> torch.Tensor:
     """The REINFORCE surrogate whose gradient is the (importance-sampled) policy gradient.
 
     logp, mask, adv: (N, T) per-step log π_θ, step mask, advantage; rho: (N,) detached importance weights.
     "episode" (the study): −Σ_i ρ_i Σ_t A_it log π_it / n_i / Σ ρ_i (n_i the episode's length: mean_t).
     "reward_to_go": −Σ_i ρ_i Σ_t A_it log π_it / Σ_i ρ_i n_i (every step counts the same).
-    With ρ = 1 the "episode" loss is −mean_i (A_i · mean_t log π_it).
+    With ρ = 1 the "episode" loss is −mean_i (A_i · mean_t log π_it). ``skip_checks``: the caller checked.
 
     Taught in notebooks/02_train_quadratic_agent.ipynb, §2."""
+    if not skip_checks:
+        for name, t in (("logp", logp), ("mask", mask), ("adv", adv), ("rho", rho)):
+            if not isinstance(t, torch.Tensor):
+                raise ValueError(f"{name} is a {type(t).__name__}; expected a torch tensor")
+        if logp.ndim != 2 or mask.shape != logp.shape or adv.shape != logp.shape:
+            raise ValueError(f"logp, mask, adv have shapes {tuple(logp.shape)}, {tuple(mask.shape)}, "
+                             f"{tuple(adv.shape)}; expected the same (N, T)")
+        if rho.shape != logp.shape[:1] or not bool(torch.all(rho > 0)):
+            raise ValueError(f"rho has shape {tuple(rho.shape)}; expected ({logp.shape[0]},) weights > 0")
+        if estimator not in ESTIMATORS:
+            raise ValueError(f"estimator={estimator!r}: allowed: {', '.join(ESTIMATORS)}")
     m = mask.to(logp.dtype)
     per_episode = (adv * logp * m).sum(dim=1)
     n = m.sum(dim=1).clamp(min=1)
@@ -207,7 +224,7 @@ def train_reinforce(config: TrainConfig = TrainConfig(), callback: Callable[[Pro
                                  c.normalize_advantages)
 
                 # ALGO: loss and step
-                loss = surrogate_loss(logp, mask, torch.as_tensor(adv), rho, c.estimator)
+                loss = surrogate_loss(logp, mask, torch.as_tensor(adv), rho, c.estimator, skip_checks=True)
                 opt.zero_grad()
                 loss.backward()
                 gnorm = float(torch.nn.utils.clip_grad_norm_(params, c.grad_clip if c.grad_clip else math.inf))
