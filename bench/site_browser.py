@@ -63,6 +63,11 @@ videos.forEach((v, i) => {
 });
 """
 
+WEIGHT_JS = """
+const entries = performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'));
+return entries.reduce((s, e) => s + (e.encodedBodySize || 0), 0);
+"""
+
 IMAGES_JS = """
 return Array.from(document.images).map(im => [im.getAttribute('src').slice(0, 80), im.complete && im.naturalWidth > 0]);
 """
@@ -117,16 +122,17 @@ def check_pages(html: Path) -> dict:
             time.sleep(0.5)  # scripts that run after load (MathJax, the theme) get to log their errors
             videos = driver.execute_async_script(VIDEO_JS)
             images = driver.execute_script(IMAGES_JS)
+            weight = driver.execute_script(WEIGHT_JS)
             logs = driver.get_log("browser")
             errors = [e["message"] for e in logs if e.get("level") == "SEVERE"]
             for v in videos:
                 v["plays"] = v["error"] is None and v["t0"] is not None and v["t1"] is not None and v["t1"] > v["t0"]
             pages[rel] = {"loaded": driver.execute_script("return document.readyState") == "complete",
-                          "console_errors": errors, "images": len(images),
+                          "console_errors": errors, "images": len(images), "page_weight_mb": round(weight / 1e6, 2),
                           "broken_images": [src for src, ok in images if not ok], "videos": videos}
             flag = "ok" if not errors and all(v["plays"] for v in videos) and all(ok for _, ok in images) else "FAIL"
-            print(f"  {flag:4} {rel:<45} images {len(images):3d}  videos {len(videos)}  console errors {len(errors)}",
-                  flush=True)
+            print(f"  {flag:4} {rel:<40} images {len(images):3d}  videos {len(videos)}  console errors {len(errors)}  "
+                  f"loaded {weight / 1e6:5.2f} MB", flush=True)
     finally:
         driver.quit()
         server.shutdown()
@@ -138,6 +144,7 @@ def main(argv=None) -> int:
     ap.add_argument("--fresh", action="store_true", help="build from scratch (no executed copies) in a temp folder")
     ap.add_argument("--no-build", action="store_true", help="check out/site/html without building")
     ap.add_argument("--out", default=None, help="build folder (default: out/site); its html/ is checked")
+    ap.add_argument("--note", default="", help="a line stored with the result (what tree was built, the load)")
     ap.add_argument("--no-save", action="store_true", help="print only; do not write bench/results/site_browser.json")
     args = ap.parse_args(argv)
     out = Path(args.out) if args.out else ROOT / "out" / "site"
@@ -169,8 +176,11 @@ def main(argv=None) -> int:
         "video_files": len(videos),
         "largest_video": {"file": videos[0][0], "mb": round(videos[0][1] / 1e6, 3)} if videos else None,
         "video_limit_mb": VIDEO_LIMIT_MB,
+        "heaviest_page": max(({"page": k, "mb": p["page_weight_mb"]} for k, p in pages.items()),
+                             key=lambda r: r["mb"], default=None),
         "site_mb": round(sum(f.stat().st_size for f in files) / 1e6, 2),
         "site_files": len(files),
+        "built_from_commit": info.get("commit"),
         "build_seconds": info["build_seconds"],
         "build_executed_notebooks": sorted(k for k, v in info["notebooks"].items() if not v["reused"]),
         "build_reused_notebooks": sorted(k for k, v in info["notebooks"].items() if v["reused"]),
@@ -181,7 +191,8 @@ def main(argv=None) -> int:
     print(f"{'OK' if ok else 'FAILED'}: {summary['pages']} pages, console errors on "
           f"{len(summary['pages_with_console_errors'])}, images {summary['images']} ({summary['broken_images']} "
           f"broken), videos playing {summary['videos_playing']}/{n_videos}; site {summary['site_mb']} MB in "
-          f"{summary['site_files']} files, largest video {summary['largest_video']}; build "
+          f"{summary['site_files']} files, largest video {summary['largest_video']}, heaviest page "
+          f"{summary['heaviest_page']}; build "
           f"{summary['build_seconds']:.0f} s (executed: {len(summary['build_executed_notebooks'])} notebooks, "
           f"reused: {len(summary['build_reused_notebooks'])}; Sphinx {summary['sphinx_seconds']:.0f} s)")
     if not args.no_save:

@@ -272,8 +272,8 @@ def landing_page(root: Path, stems: list[str]) -> str:
     teaching = (root / "docs" / "teaching.md").read_text()
     title, intro = _intro(readme)
     table = between(readme, "<!-- course:begin -->", "<!-- course:end -->", "README.md")
-    table = re.sub(r"^\| `(\d\d_[A-Za-z0-9_]+)` \|", lambda m: f"| [{m.group(1)}]({m.group(1)}.ipynb) |", table,
-                   flags=re.M)
+    table = re.sub(r"^\| `(\d\d_[A-Za-z0-9_]+)` \|", lambda m: f"| [{m.group(1)}]({m.group(1)}.ipynb) |"
+                   if m.group(1) in stems else m.group(0), table, flags=re.M)
     plan = section(teaching, "## A plan of sessions (75–90 minute lectures)", "docs/teaching.md")
     parts = [
         f"# {title}", intro,
@@ -372,7 +372,7 @@ def _build(root: Path, out: Path, cache: Path, paths: list[Path], preset: str, l
             shutil.rmtree(old)
     shutil.copytree(root / "site", src)
     videos = src / "_extra" / "videos"
-    report = {"preset": preset, "notebooks": {}, "videos": {}}
+    report = {"preset": preset, "commit": _commit(root), "notebooks": {}, "videos": {}}
     for path in paths:
         t = time.perf_counter()
         nb, reused = execute_student(path, root, out / "student", cache, preset)
@@ -393,6 +393,22 @@ def _build(root: Path, out: Path, cache: Path, paths: list[Path], preset: str, l
     report["site_bytes"] = sum(f.stat().st_size for f in html_dir.rglob("*") if f.is_file())
     (out / "build.json").write_text(json.dumps(report, indent=1) + "\n")
     return report
+
+
+def _commit(root: Path) -> str | None:
+    """The commit the site is built from ("+ changes" if the work tree differs from it), or None outside git."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              timeout=30)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if head.returncode:
+        return None
+    return head.stdout.strip() + (" + changes" if dirty.stdout.strip() else "")
 
 
 def _sphinx(src: Path, html_dir: Path, doctrees: Path) -> None:
