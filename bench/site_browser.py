@@ -197,9 +197,9 @@ def main(argv=None) -> int:
           f"reused: {len(summary['build_reused_notebooks'])}; Sphinx {summary['sphinx_seconds']:.0f} s)")
     if not args.no_save:
         record = {"command": "python bench/site_browser.py" + (" --fresh" if args.fresh else ""),
-                  "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": f"{platform.machine()}, "
-                  f"2 cores shared", "chromium": result["chromium"], "flags": FLAGS, "ok": ok, **summary,
-                  "per_page": pages}
+                  "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                  "machine": f"{platform.machine()}, 2 cores shared", "note": args.note,
+                  "chromium": result["chromium"], "flags": FLAGS, "ok": ok, **summary, "per_page": pages}
         RESULTS.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
         print(f"stored {RESULTS.relative_to(ROOT)}")
     if tmp is not None:
