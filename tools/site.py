@@ -212,7 +212,9 @@ def static_page(nb, stem: str, videos: Path, header: str) -> tuple[nbformat.Note
 
 
 def _seconds(t) -> str:
-    return "–" if t is None else (f"{t / 60:.1f} min" if t >= 90 else f"{t:.0f} s")
+    if t is None:
+        return "–"
+    return f"{t / 60:.1f} min" if t >= 90 else f"{t:.0f} s" if t >= 10 else f"{t:.1f} s" if t >= 1 else f"{t:.2f} s"
 
 
 def run_time_box(stem: str) -> str:
