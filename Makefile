@@ -1,5 +1,7 @@
 # make run         – the main job: execute the notebook series headless on the fast preset (figures/, videos/, out/)
 # make test        – lint, unit tests, every notebook executed on the fast preset, student versions generated and checked
+# make test-kernels – the replay and claims tests under the OpenBLAS kernels Sandybridge, Haswell and SkylakeX (where
+#                     the CPU has AVX-512; else skipped with the reason) and torch's MKL AVX2 path (CI runs it)
 # make lab         – open the notebooks in JupyterLab for class (the class preset unless GC_PRESET says otherwise)
 # make student     – write the student notebooks (solutions removed, checks kept) to student/
 # make grade SUBMISSIONS=<folder> – run every student's submitted notebooks, one CSV row per exercise (grades.csv)
@@ -14,7 +16,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PRESET ?= class
 
-.PHONY: install run run-class run-full test test-fast lab student grade site times regenerate manifest strip bench clean
+.PHONY: install run run-class run-full test test-kernels test-fast lab student grade site times regenerate manifest strip bench clean
 
 install: $(STAMP)
 
@@ -37,6 +39,9 @@ run-full: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -ra --durations=15
+
+test-kernels: $(STAMP)
+	$(BIN)/python tools/test_kernels.py
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not notebook and not slow"
