@@ -1,7 +1,7 @@
 """Open the built course website in a real headless Chromium and check what a student's browser would see.
 
     .venv/bin/python bench/site_browser.py                 # build (make site, reusing executed notebooks), then check
-    .venv/bin/python bench/site_browser.py --fresh         # build from scratch in a temporary folder (times execution)
+    .venv/bin/python bench/site_browser.py --fresh         # build from scratch (executes every notebook again)
     .venv/bin/python bench/site_browser.py --no-build      # check out/site/html as it is
 
 Needs Debian's chromium and chromium-driver (``apt-get install -y chromium chromium-driver``); selenium drives
@@ -21,7 +21,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -61,6 +60,10 @@ videos.forEach((v, i) => {
     wait();
   }).catch(e => { rec.error = String(e); if (--pending === 0) done(out); });
 });
+"""
+
+REQUESTS_JS = """
+return performance.getEntriesByType('resource').map(e => e.name);
 """
 
 WEIGHT_JS = """
@@ -123,14 +126,17 @@ def check_pages(html: Path) -> dict:
             videos = driver.execute_async_script(VIDEO_JS)
             images = driver.execute_script(IMAGES_JS)
             weight = driver.execute_script(WEIGHT_JS)
+            external = [u for u in driver.execute_script(REQUESTS_JS) if not u.startswith(base)]
             logs = driver.get_log("browser")
             errors = [e["message"] for e in logs if e.get("level") == "SEVERE"]
             for v in videos:
                 v["plays"] = v["error"] is None and v["t0"] is not None and v["t1"] is not None and v["t1"] > v["t0"]
             pages[rel] = {"loaded": driver.execute_script("return document.readyState") == "complete",
-                          "console_errors": errors, "images": len(images), "page_weight_mb": round(weight / 1e6, 2),
+                          "console_errors": errors, "external_requests": external, "images": len(images),
+                          "page_weight_mb": round(weight / 1e6, 2),
                           "broken_images": [src for src, ok in images if not ok], "videos": videos}
-            flag = "ok" if not errors and all(v["plays"] for v in videos) and all(ok for _, ok in images) else "FAIL"
+            good = not errors and not external and all(v["plays"] for v in videos) and all(ok for _, ok in images)
+            flag = "ok" if good else "FAIL"
             print(f"  {flag:4} {rel:<40} images {len(images):3d}  videos {len(videos)}  console errors {len(errors)}  "
                   f"loaded {weight / 1e6:5.2f} MB", flush=True)
     finally:
@@ -141,17 +147,15 @@ def check_pages(html: Path) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--fresh", action="store_true", help="build from scratch (no executed copies) in a temp folder")
+    ap.add_argument("--fresh", action="store_true", help="build from scratch: the executed copies are removed first")
     ap.add_argument("--no-build", action="store_true", help="check out/site/html without building")
     ap.add_argument("--out", default=None, help="build folder (default: out/site); its html/ is checked")
     ap.add_argument("--note", default="", help="a line stored with the result (what tree was built, the load)")
     ap.add_argument("--no-save", action="store_true", help="print only; do not write bench/results/site_browser.json")
     args = ap.parse_args(argv)
     out = Path(args.out) if args.out else ROOT / "out" / "site"
-    tmp = None
-    if args.fresh:
-        tmp = tempfile.TemporaryDirectory(prefix="site_fresh_")
-        out = Path(tmp.name)
+    if args.fresh and (out / "executed").is_dir():
+        shutil.rmtree(out / "executed")  # every notebook is executed again
     if not args.no_build:
         print(f"building the site into {out} ({'from scratch' if args.fresh else 'reusing executed notebooks'}) …",
               flush=True)
@@ -169,6 +173,7 @@ def main(argv=None) -> int:
         "pages": len(pages),
         "pages_with_console_errors": sorted(k for k, p in pages.items() if p["console_errors"]),
         "pages_not_loaded": sorted(k for k, p in pages.items() if not p["loaded"]),
+        "external_requests": sorted({u for p in pages.values() for u in p["external_requests"]}),
         "images": sum(p["images"] for p in pages.values()),
         "broken_images": sum(len(p["broken_images"]) for p in pages.values()),
         "videos_on_pages": n_videos,
@@ -187,8 +192,9 @@ def main(argv=None) -> int:
         "sphinx_seconds": info["sphinx_seconds"],
     }
     ok = not summary["pages_with_console_errors"] and not summary["pages_not_loaded"] \
-        and not summary["broken_images"] and summary["videos_playing"] == n_videos
-    print(f"{'OK' if ok else 'FAILED'}: {summary['pages']} pages, console errors on "
+        and not summary["external_requests"] and not summary["broken_images"] and summary["videos_playing"] == n_videos
+    print(f"{'OK' if ok else 'FAILED'}: {summary['pages']} pages, requests off the site "
+          f"{len(summary['external_requests'])}, console errors on "
           f"{len(summary['pages_with_console_errors'])}, images {summary['images']} ({summary['broken_images']} "
           f"broken), videos playing {summary['videos_playing']}/{n_videos}; site {summary['site_mb']} MB in "
           f"{summary['site_files']} files, largest video {summary['largest_video']}, heaviest page "
@@ -202,8 +208,6 @@ def main(argv=None) -> int:
                   "chromium": result["chromium"], "flags": FLAGS, "ok": ok, **summary, "per_page": pages}
         RESULTS.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
         print(f"stored {RESULTS.relative_to(ROOT)}")
-    if tmp is not None:
-        tmp.cleanup()
     return 0 if ok else 1
 
 
