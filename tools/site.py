@@ -10,7 +10,8 @@ Steps, all from the repository's own files at build time (nothing is copied by h
    solutions removed, checks kept) and executed headless on the class preset with the exercise checks in report
    mode, exactly as a student who skipped the exercises would see it (``tools/runner.py``). An executed copy is
    cached under ``<out>/executed/`` by a hash of the student notebook, the preset, the package's sources,
-   ``data/MANIFEST.json`` and ``requirements.txt``: a rebuild with none of them changed reuses it. A cell that
+   ``data/MANIFEST.json``, ``requirements.txt``, the measured run times and the runner: a rebuild with none of
+   them changed reuses it. A cell that
    raises stops the build with the notebook and the cell named.
 2. the executed notebooks are prepared for a static page: each embedded mp4 becomes a file beside the page
    (``videos/``, at most ``VIDEO_LIMIT_MB`` each), each widget shows the state the executed notebook left it in
@@ -61,9 +62,12 @@ class BuildError(RuntimeError):
 
 
 def _tree_hash(root: Path) -> str:
-    """sha256 over the package's sources, the shipped-data manifest and the pins: what an execution depends on."""
+    """sha256 over what an execution depends on besides the notebook: the package's sources, the shipped data's
+    manifest (checksums of every file), the pins, the measured run times (the banner prints them), the runner."""
     h = hashlib.sha256(EXECUTION_VERSION.encode())
-    files = sorted((root / "gc_helpers").rglob("*.py")) + [root / "data" / "MANIFEST.json", root / "requirements.txt"]
+    files = sorted((root / "gc_helpers").rglob("*.py")) + [
+        root / "data" / "MANIFEST.json", root / "requirements.txt", root / "bench" / "results" / "notebook_times.json",
+        root / "tools" / "runner.py"]
     for f in files:
         if f.is_file():
             h.update(str(f.relative_to(root)).encode())
