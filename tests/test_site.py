@@ -3,11 +3,12 @@
 The build tests (marked ``notebook``: they execute the series once, about 3 min on 2 cores) build the working
 tree's site into a temporary folder, caching the executed notebooks under out/site/executed so that `make site`
 and the fresh-clone test reuse them (the cache key is the content of the student notebook, the package's sources,
-data/MANIFEST.json and requirements.txt, so a clone of the same commit hits it). They check: a page for every
-notebook, every internal link, anchor and image resolves, nothing needed to render comes from the network, every
-video is a file beside its page under the stated size, no solution line of the instructor notebooks appears on a
-page, widgets are shown as their saved state, and data/ is untouched. ``test_site_from_a_fresh_clone`` (also
-``slow``) builds from a ``git clone`` of the repository: uncommitted work is not in it.
+data/MANIFEST.json, requirements.txt, the run times and the runner, so a clone of the same commit hits it).
+They check: a page for every notebook, every internal link, anchor and image resolves, nothing needed to render
+comes from the network, every video is a file beside its page under the stated size, no solution line of the
+instructor notebooks appears on a page, widgets are shown as their saved state, and data/ is untouched.
+``test_site_from_a_fresh_clone`` (also ``slow``) builds from a ``git clone`` of the repository: uncommitted work
+is not in it.
 """
 
 from __future__ import annotations
