@@ -294,7 +294,8 @@ def fewest_pairs_tables(runs=("ant_quad_sgd", "ant_quad_best")) -> list[str]:
         tr, ref = t.meta["trained"], T.reference_velocity(t.meta["run"])
         lines += ["", f"`{t.meta['run']}` (trained policy {ref['velocity']:.2f} m/s on {ref['n_episodes']} fresh "
                       f"episodes, its one reference velocity; on this table's {tr['n_episodes']} episodes "
-                      f"{tr['velocity']:.2f} m/s, return {tr['return']:.0f}):", "", "| method | " + " | ".join(f"L={L}" for L in Ls) + " |",
+                      f"{tr['velocity']:.2f} m/s, return {tr['return']:.0f}):", "",
+                  "| method | " + " | ".join(f"L={L}" for L in Ls) + " |",
                   "|---" * (len(Ls) + 1) + "|"]
         edges = T.edge_counts(t)
         for m in sorted(set(t["method"].tolist())):
