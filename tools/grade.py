@@ -196,8 +196,8 @@ class CellRun:
     records: list[dict] = field(default_factory=list)
 
 
-def run_submission(path: Path, released: nbformat.NotebookNode, exercises: list[Exercise], limits: Limits,
-                   root: Path, preset: str = "fast", executed: Path | None = None):
+def run_submission(path: Path, exercises: list[Exercise], limits: Limits, root: Path, preset: str = "fast",
+                   executed: Path | None = None):
     """Execute one submitted notebook in a fresh kernel under ``root`` (its GC_ROOT); returns
     (notebook, {cell index: CellRun}, why it stopped early or None)."""
     from nbclient import NotebookClient
@@ -205,15 +205,15 @@ def run_submission(path: Path, released: nbformat.NotebookNode, exercises: list[
     from nbclient.util import run_sync
 
     nb = nbformat.read(path, as_version=4)
-    released_source = {e.check_cell: e.check_source for e in exercises if e.check_cell not in e.solution_cells}
-    exercise_cells = {c for e in exercises for c in (e.check_cell, *e.solution_cells)}
+    check_cells = {e.check_cell: e for e in exercises if e.check_cell not in e.solution_cells}
     signatures = [e.signature for e in exercises] + [f"def {f}(" for e in exercises for f in e.functions]
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        if cell.get("id") in released_source:
-            cell.source = released_source[cell.id]
-        is_exercise = cell.get("id") in exercise_cells or any(s in cell.source for s in signatures)
+        ex = check_cells.get(cell.get("id"))
+        if ex is not None and ex.signature in cell.source:  # the released check cell, perhaps edited: as released
+            cell.source = ex.check_source
+        is_exercise = any(s in cell.source for s in signatures)  # by content: ids drift between versions
         cell.metadata["grade_limit"] = limits.exercise if is_exercise else limits.cell
         cell.outputs = []
     work = root / "work"  # the kernel's working folder: a copy of the submission's folder
@@ -283,13 +283,10 @@ def score_rows(nb, runs: dict[int, CellRun], stopped: str | None, exercises: lis
     rows = []
     ids = [c.get("id") for c in nb.cells]
     for ex in exercises:
-        if ex.check_cell in ids:
-            check_at = ids.index(ex.check_cell)
-        else:
-            hits = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and ex.signature in c.source]
-            check_at = hits[0] if hits else None
-        own = [i for i, c in enumerate(nb.cells) if c.get("id") in ex.solution_cells
-               or any(f"def {f}(" in c.source for f in ex.functions)]
+        hits = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and ex.signature in c.source]
+        check_at = next((i for i in hits if ids[i] == ex.check_cell), hits[0] if hits else None)
+        own = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+               and any(f"def {f}(" in c.source for f in ex.functions)]
         cells = sorted(set(own) | ({check_at} if check_at is not None else set()))
         timed_out = [i for i in cells if runs.get(i, CellRun()).status == "timeout"]
         errors = [f"cell {i} raised {runs[i].error}" for i in cells if i in runs and runs[i].status == "error"]
@@ -352,7 +349,7 @@ def grade(submissions, out_csv, numbers=(), limits: Limits | None = None, preset
                 (root / "data").symlink_to(data_copy, target_is_directory=True)
                 executed = Path(executed_dir) / student / name if executed_dir else None
                 try:
-                    nb, runs, stopped = run_submission(paths[0], released[n], maps[n], limits, root, preset, executed)
+                    nb, runs, stopped = run_submission(paths[0], maps[n], limits, root, preset, executed)
                     got = score_rows(nb, runs, stopped, maps[n])
                 except Exception as err:  # an unreadable notebook: 0 for all its exercises, the batch goes on
                     why = f"{paths[0].name} could not be read or run: {type(err).__name__}: {str(err)[:200]}"
