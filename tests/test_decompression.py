@@ -180,3 +180,54 @@ def test_bootstrap_recovered():
         dc.bootstrap_recovered(np.r_[best[:-1], np.nan], first, last)
     with pytest.raises(ValueError, match="level"):
         dc.bootstrap_recovered(best, first, last, level=1.5)
+
+
+# ---- the refined line search (find_optimum, refined_line_search) --------------------------------------------
+
+
+def test_find_optimum_refines_inside_the_grid():
+    calls = []
+
+    def score(b):
+        calls.append(b)
+        return -(b - 0.3) ** 2
+
+    scores, best, edge = dc.find_optimum(score, grid=(0.05, 0.1, 0.2, 0.45, 0.7, 0.95, 1.3))
+    assert edge == "" and best == pytest.approx(0.325)  # midpoint between 0.2 and 0.45, nearer 0.3 than either
+    assert sorted(calls) == sorted(scores) and len(calls) == len(set(calls)) == 9  # 7 + 2 midpoints, none twice
+
+
+def test_find_optimum_extends_past_an_edge_and_flags_what_it_cannot_reach():
+    scores, best, edge = dc.find_optimum(lambda b: b, grid=(0.1, 0.5, 1.0), extend=2)  # rising: optimum beyond
+    assert max(scores) == pytest.approx(1.0 * 1.5 * 1.5) and best == max(scores) and edge == "high"
+    scores, best, edge = dc.find_optimum(lambda b: -b, grid=(0.1, 0.5, 1.0), extend=2)
+    assert min(scores) == pytest.approx(0.025) and best == min(scores) and edge == "low"
+    scores, best, edge = dc.find_optimum(lambda b: -abs(b - 1.2), grid=(0.1, 0.5, 1.0), extend=2)
+    assert best == pytest.approx(1.25) and edge == ""  # one extension to 1.5, then refined between 1.0 and 1.5
+
+
+def test_find_optimum_bad_input():
+    with pytest.raises(ValueError, match="grid"):
+        dc.find_optimum(lambda b: b, grid=(0.0, 0.5))
+    with pytest.raises(ValueError, match="score"):
+        dc.find_optimum(lambda b: float("nan"), grid=(0.1, 0.5))
+    with pytest.raises(ValueError, match="high_factor"):
+        dc.find_optimum(lambda b: b, grid=(0.1, 0.5), high_factor=0.9)
+    with pytest.raises(ValueError, match="extend"):
+        dc.find_optimum(lambda b: b, grid=(0.1, 0.5), extend=-1)
+
+
+def test_edge_of():
+    assert dc.edge_of([0.2, 0.45, 0.7], 0.2) == "low"
+    assert dc.edge_of([0.2, 0.45, 0.7], 0.7) == "high"
+    assert dc.edge_of([0.2, 0.45, 0.7], 0.45) == ""
+
+
+def test_refined_line_search_scores_every_beta_on_the_same_episodes(linear_policy):
+    d = np.random.default_rng(2).normal(size=linear_policy.n_params)
+    ls = dc.refined_line_search(linear_policy, d, 0.5, ENV, grid=(0.1, 0.5, 1.0), n_episodes=2, horizon=20, seed=3)
+    assert np.all(np.diff(ls.betas) > 0) and len(ls.betas) >= 3
+    assert ls.edge == dc.edge_of(ls.betas, ls.best_beta)
+    theta = dc.theta_at(linear_policy.flat(), d, float(ls.betas[1]), 0.5)
+    again = rollouts.evaluate(ENV, linear_policy.with_flat(theta).mean_fn(), 2, 20, 3)
+    assert ls.returns[1] == again.mean_return  # the same start states for every β, reproducible
