@@ -190,6 +190,34 @@ def fastest_rung(root: Path, L: int) -> int:
     return max(means, key=means.get)
 
 
+def only(c, name: str, budget: int) -> None:
+    """Recompute one entry by its name (``make regenerate`` runs this for a single cell); a searched cell takes the
+    budget its (L) row's other cells used, else ``budget``."""
+    import re
+
+    if name == "trained":
+        return reference(c)
+    m = re.fullmatch(r"(linear|mlp)_(\w+?)_L(\d+)_s(\d+)", name)
+    if m:
+        generalisation(c, m[2], int(m[3]), int(m[4]), m[1])
+        return None
+    m = re.fullmatch(r"(\w+?)_L(\d+)_s(\d+)(?:_b(\d+))?", name)
+    if not m or m[1] not in (*FP.RUNGS.values(), "shipped_traj"):
+        raise ValueError(f"--only={name!r}: a cell name such as free_obs_L16_s3, 'trained' or mlp_<cell>")
+    L, seed = int(m[2]), int(m[3])
+    if m[1] == "shipped_traj":
+        shipped_rung1(c, L, seed)
+        return None
+    rung = {v: k for k, v in FP.RUNGS.items()}[m[1]]
+    if m[4]:
+        searched(c, rung, L, seed, int(m[4]), tag_budget=True)
+        return None
+    budgets = {a.meta["budget"] for p in (c["root"] / "cells").glob(f"*_L{L}_s*") if (p / "meta.json").is_file()
+               and not p.name.count("_b") for a in [store.load(p, CELL_KIND)] if a.meta["budget"]}
+    searched(c, rung, L, seed, budgets.pop() if len(budgets) == 1 else budget)
+    return None
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--budget", type=int, default=100_000, help="env steps per search (equal across rungs)")
@@ -198,6 +226,9 @@ def main(argv=None):
     ap.add_argument("--episodes", type=int, default=50, help="fresh 1000-step evaluation episodes per dataset")
     ap.add_argument("--groups", nargs="+", default=list("ADBCFE"), choices=list("ABCDEF"))
     ap.add_argument("--out", default=None, help="default: data/ladder (a smoke test writes elsewhere)")
+    ap.add_argument("--run", default="ant_quad_best", help="with --only: the run the entry belongs to")
+    ap.add_argument("--only", default=None, help="recompute one entry of --run and stop: a cell name such as "
+                    "free_obs_L16_s3 or free_obs_L16_s0_b1000000, 'trained', or linear_/mlp_<cell> (generalisation)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     os.environ["GC_THREADS"] = "1"
@@ -221,6 +252,8 @@ def main(argv=None):
             for rung in SEARCHED:
                 searched(c, rung, L, s, args.budget)
 
+    if args.only:
+        return only(ctx(args.run), args.only, args.budget)
     t0 = time.perf_counter()
     for g in args.groups:
         print(f"== group {g} ({time.perf_counter() - t0:.0f} s)", flush=True)
