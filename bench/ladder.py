@@ -218,6 +218,29 @@ def only(c, name: str, budget: int) -> None:
     return None
 
 
+def entry_command(entry: str) -> str:
+    """The command that recomputes one data/ladder entry (recorded in data/MANIFEST.json)."""
+    parts = entry.split("/")  # ladder/<run>/trained | ladder/<run>/cells/<name> | ladder/<run>/generalisation/<name>
+    name = "trained" if parts[2] == "trained" else parts[3]
+    return f".venv/bin/python bench/ladder.py --run {parts[1]} --only {name}"
+
+
+def record_manifest() -> None:
+    """Record data/ladder/ (finished entries only) in data/MANIFEST.json with each entry's command, leaving every
+    other entry as it is. Hold the lock on MANIFEST.json while this runs."""
+    from tools import manifest as M
+
+    root = M.data_root()
+    man = M.read(root)
+    files = [n for n in M.shipped_files(root) if n.startswith("ladder/")]
+    man["files"] = {k: v for k, v in man["files"].items() if not k.startswith("ladder/")}
+    man["files"].update({n: M.file_entry(root / n) for n in files})
+    man["commands"] = {k: v for k, v in man["commands"].items() if not k.startswith("ladder/")}
+    man["commands"].update({e: entry_command(e) for e in sorted({M.artifact_of(n) for n in files})})
+    (root / M.NAME).write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
+    print(f"recorded {len(files)} files of data/ladder in {root / M.NAME}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--budget", type=int, default=100_000, help="env steps per search (equal across rungs)")
@@ -229,7 +252,11 @@ def main(argv=None):
     ap.add_argument("--run", default="ant_quad_best", help="with --only: the run the entry belongs to")
     ap.add_argument("--only", default=None, help="recompute one entry of --run and stop: a cell name such as "
                     "free_obs_L16_s3 or free_obs_L16_s0_b1000000, 'trained', or linear_/mlp_<cell> (generalisation)")
+    ap.add_argument("--record-manifest", action="store_true", help="record data/ladder's finished entries in "
+                    "data/MANIFEST.json (hold its lock) and stop")
     args = ap.parse_args(argv)
+    if args.record_manifest:
+        return record_manifest()
     torch.set_num_threads(1)
     os.environ["GC_THREADS"] = "1"
     base = {"popsize": 8}
