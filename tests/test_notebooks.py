@@ -13,6 +13,7 @@ import pytest
 
 from gc_helpers.config import data_dir, project_root
 from tools.assign import solution_lines, student_version
+from tools.manifest import NAME, shipped_files
 from tools.runner import execute, notebooks
 
 NOTEBOOKS = notebooks()
@@ -23,9 +24,11 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def data_fingerprint() -> dict:
-    """sha256 of every file under data/ (the shipped artifacts)."""
-    return {str(p.relative_to(data_dir())): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(data_dir().rglob("*")) if p.is_file()}
+    """sha256 of every shipped file under data/ and of data/MANIFEST.json (a bench's git-ignored resume state in
+    _checkpoints/ is not shipped: tools/manifest.py decides what is)."""
+    root = data_dir()
+    names = [*shipped_files(root), *([NAME] if (root / NAME).is_file() else [])]
+    return {name: hashlib.sha256((root / name).read_bytes()).hexdigest() for name in names}
 
 
 def changed_files(before: dict, after: dict) -> list[str]:
@@ -71,6 +74,8 @@ def test_a_changed_data_file_is_found(tmp_path, monkeypatch):
     (tmp_path / "data" / "runs" / "a.json").write_text('{"x": 1}')
     (tmp_path / "data" / "b.txt").unlink()
     (tmp_path / "data" / "c.txt").write_text("c")
+    (tmp_path / "data" / "runs" / "_checkpoints").mkdir()
+    (tmp_path / "data" / "runs" / "_checkpoints" / "state.pkl").write_text("a bench's resume state, not shipped")
     assert changed_files(before, data_fingerprint()) == ["b.txt", "c.txt", "runs/a.json"]
 
 
