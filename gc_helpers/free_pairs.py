@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from . import envs
+from . import envs, sim
 from .checks import finite_array, int_at_least, non_negative_float
 from .fewest_pairs import check_length, kernel_direction
 from .policies import GaussianPolicy
@@ -143,8 +143,8 @@ def start_from_state(state, limits: StateLimits, env_id: str = ENV_ID) -> envs.S
     data.qpos[:] = np.concatenate([[0.0, 0.0], s[:13]])
     data.qvel[:] = s[13:]
     mujoco.mj_forward(model, data)
-    physics = np.empty(mujoco.mj_stateSize(model, envs.FULLPHYSICS))
-    mujoco.mj_getState(model, data, physics, envs.FULLPHYSICS)
+    physics = np.empty(mujoco.mj_stateSize(model, sim.FULLPHYSICS))
+    mujoco.mj_getState(model, data, physics, sim.FULLPHYSICS)
     return envs.StartState(env_id, physics, np.zeros(model.nv), envs.obs_from_physics(env_id, physics))
 
 
