@@ -20,7 +20,7 @@ from gc_helpers.training import TrainConfig, evaluate_run, save_run, train_reinf
 
 PRESETS = {
     # the study-faithful run that notebooks 03–05 compress (SGD + momentum, zero init, fixed σ, raw actions
-    # sent to the env while training, as the study did; made before envs.rollout clipped by default)
+    # sent to the env while training, as the study did; made before rollouts.rollout clipped by default)
     "study": ("ant_quad_sgd", TrainConfig(clip_actions=False)),
     # the MLP on the same budget and optimiser, for the comparison and MLP compression
     "mlp": ("ant_mlp_sgd", TrainConfig(policy_kind="mlp")),
