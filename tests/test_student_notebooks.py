@@ -88,6 +88,16 @@ WRONG = {  # function -> a wrong body (the mistake it makes, and the checker tes
                   "K = phi_s @ phi_s.T\n"
                   "coeffs = np.linalg.solve(K + ridge * np.eye(len(phi_s)), support_actions)  # ridge not × L\n"
                   "return phi_q @ phi_s.T @ coeffs",
+    # notebook 08 (exercises 9.1 and 9.2)
+    "my_bc_coefficients": "L = len(phi)  # the ridge not scaled by L\n"
+                          "return np.linalg.solve(phi @ phi.T + ridge * np.eye(L), actions)",
+    "my_decode_states": "u = np.asarray(u, dtype=np.float64)  # not clipped, quaternion not normalised\n"
+                        "s = np.empty_like(u)\n"
+                        "s[..., 0] = limits.z_low + (u[..., 0] + 1) / 2 * (limits.z_high - limits.z_low)\n"
+                        "s[..., 1:5] = np.array([1.0, 0.0, 0.0, 0.0]) + 2 * u[..., 1:5]\n"
+                        "s[..., 5:13] = limits.joint_low + (u[..., 5:13] + 1) / 2 * (limits.joint_high\n"
+                        "                                                          - limits.joint_low)\n"
+                        "s[..., 13:] = limits.max_velocity * u[..., 13:]\nreturn s",
 }
 
 YOUR = re.compile(r"\byours?\b", re.I)
