@@ -1,6 +1,6 @@
-"""Checkers for notebooks/05_line_search_decompression.ipynb: the point θ(β) on the line (§2), the line search
-that picks β by a score (§3), and a bootstrap interval for the recovered fraction, derived from "the three samples
-are independent" (§4).
+"""Checkers for notebooks/05_line_search_decompression.ipynb: the point θ(β) on the line (§1), the line search
+that picks β by a score (§2), and a bootstrap interval for the recovered fraction, derived from "the three samples
+are independent" (§3).
 
 The references are the package's own short functions: ``decompression.theta_at``, ``decompression.scan_line``
 with ``decompression.best_beta``, and ``decompression.bootstrap_recovered``. Cases are random inputs drawn from
@@ -34,7 +34,7 @@ def _theta_cases():
 
 
 def check_theta_at(fn):
-    """Check ``fn(w_first, direction, beta, scale) -> θ`` against ``decompression.theta_at`` (notebook 05, §2)."""
+    """Check ``fn(w_first, direction, beta, scale) -> θ`` against ``decompression.theta_at`` (notebook 05, §1)."""
     from .. import decompression as dc
 
     hint = ["β must mean the same step for every direction, whatever length α gave d: what do you do to d first?",
@@ -79,7 +79,7 @@ def reference_line_search(w_first, direction, betas, scale, score) -> float:
 
 def check_line_search(fn):
     """Check ``fn(w_first, direction, betas, scale, score) -> best β`` against the package's line search
-    (``decompression.scan_line`` then ``decompression.best_beta``; notebook 05, §3)."""
+    (``decompression.scan_line`` then ``decompression.best_beta``; notebook 05, §2)."""
     hint = ["Every β of the grid is a candidate, the first (often β = 0, the untrained weights) and the last "
             "included: score each candidate point θ(β) once.",
             "The score is a return: more is better. Return the β itself (a value of the grid), not its position "
