@@ -9,8 +9,9 @@ direction is d = Σ_t α_t g_t = Σ_t c_t ⊗ φ(s_t) (the kernel view, so linea
 the forward progress (metres, averaged over a few SHORT episodes from fixed start states, σ = 0) of the policy
 w_first + β · d. A candidate whose open-loop replay leaves the healthy range is not a valid episode and scores −inf.
 The search is the cross-entropy method (``compression.cem.cem_iteration``, the package's one CEM iteration),
-started from a given sequence (the cosine-compressed trajectory's first L steps) with the exact α and β = 1; the start itself is scored first, so the result is never worse than the warm
-start on the search's own objective (it can be worse on other episodes: the objective sees only a few).
+started from a given sequence (the cosine-compressed trajectory's first L steps) with the exact α and β = 1; the
+start itself is scored first, so the result is never worse than the warm start on the search's own objective (it
+can be worse on other episodes: the objective sees only a few).
 
 RESUMABLE: with ``checkpoint`` (a folder) the search state — mean, spread, best-so-far, iteration, env steps and
 seconds — is saved with ``store.save`` after every iteration, and a rerun with the same arguments continues from
