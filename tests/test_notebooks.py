@@ -58,7 +58,8 @@ def test_notebook_executes(path):
     before = data_fingerprint()
     executed = execute(path, OUT / path.name, timeout=CELL_TIMEOUT, preset="fast")
     changed = changed_files(before, data_fingerprint())
-    assert not changed, f"{path.name} changed shipped files in data/ (notebooks write under out/): {changed[:10]}"
+    assert not changed, (f"data/ changed while {path.name} ran (notebooks write under out/; a bench script writing "
+                         f"into data/ at the same time shows up here too): {changed[:10]}")
     assert not dead_widget_views(executed), f"{path.name}: widget views without a saved model (a closed widget " \
         f"left in the output; use gc_helpers.course.progress): {dead_widget_views(executed)}"
 
