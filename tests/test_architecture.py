@@ -229,17 +229,28 @@ def test_no_private_names_of_other_modules_and_each_name_from_its_home():
     assert not problems, "\n".join(problems)
 
 
-def notebook_code(path: Path) -> ast.Module:
-    """The code cells of a notebook as one module (IPython magics and shell lines dropped)."""
-    cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
-    src = "\n".join("".join(c["source"]) for c in cells)
-    src = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in src.splitlines())
-    return ast.parse(src)
+def notebook_code(path: Path) -> tuple[ast.Module, list[tuple[int, int]]]:
+    """The code cells of a notebook as one module (IPython magics and shell lines dropped), and (first line, cell
+    index) of each cell, so that a problem is reported by cell."""
+    cells = [(i, "".join(c["source"])) for i, c in enumerate(json.loads(path.read_text())["cells"])
+             if c["cell_type"] == "code"]
+    starts, lines = [], []
+    for i, src in cells:
+        starts.append((len(lines) + 1, i))
+        lines += ["" if line.lstrip().startswith(("%", "!")) else line for line in src.splitlines()] or [""]
+    return ast.parse("\n".join(lines)), starts
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
 def test_notebooks_take_each_name_from_the_module_that_defines_it(path):
-    problems = name_problems(path.name, None, notebook_code(path))
+    code, starts = notebook_code(path)
+
+    def by_cell(problem: str) -> str:
+        line = int(problem.split(":", 2)[1].split()[0])
+        cell = max((c for first, c in starts if first <= line), default=0)
+        return problem.replace(f"{path.name}:{line}", f"{path.name} cell {cell}", 1)
+
+    problems = [by_cell(p) for p in name_problems(path.name, None, code)]
     assert not problems, "\n".join(problems)
 
 
