@@ -78,7 +78,7 @@ def state_limits(env_id: str = ENV_ID, max_velocity: float = 10.0) -> StateLimit
     return StateLimits(float(z[0]), float(z[1]), model.jnt_range[hinge, 0].copy(), model.jnt_range[hinge, 1].copy(), v)
 
 
-def check_states(states, limits: StateLimits, name: str = "states", atol: float = 1e-9) -> np.ndarray:
+def valid_states(states, limits: StateLimits, name: str = "states", atol: float = 1e-9) -> np.ndarray:
     """``states`` (n, 27) or (27,) as float64 if every one is a valid physical state, else a ValueError naming
     ``name``, the first bad state and the limit it breaks."""
     s = finite_array(states, name)
@@ -121,8 +121,8 @@ def decode_states(u, limits: StateLimits) -> np.ndarray:
 
 
 def encode_states(states, limits: StateLimits) -> np.ndarray:
-    """The inverse of ``decode_states`` for valid states (``check_states``): search coordinates in [-1, 1]."""
-    s = check_states(states, limits)
+    """The inverse of ``decode_states`` for valid states (``valid_states``): search coordinates in [-1, 1]."""
+    s = valid_states(states, limits)
     lim = limits
     u = np.empty_like(s)
     u[..., 0] = (s[..., 0] - 0.5 * (lim.z_low + lim.z_high)) / (0.5 * (lim.z_high - lim.z_low))
@@ -135,7 +135,7 @@ def encode_states(states, limits: StateLimits) -> np.ndarray:
 
 def start_from_state(state, limits: StateLimits, env_id: str = ENV_ID) -> envs.StartState:
     """An ``envs.StartState`` at x = y = 0 with the physical ``state`` (27,) (checked against ``limits``)."""
-    s = check_states(state, limits, "start")
+    s = valid_states(state, limits, "start")
     if s.ndim != 1:
         raise ValueError(f"start has shape {s.shape}; expected ({STATE_DIM},)")
     model = model_env(env_id).unwrapped.model

@@ -100,10 +100,10 @@ def test_a_budget_that_cannot_pay_for_one_generation_is_refused(first):
 def test_decoded_states_are_valid_and_encode_back(limits):
     u = np.random.default_rng(1).uniform(-1, 1, (200, 27))
     s = FP.decode_states(u, limits)
-    FP.check_states(s, limits)  # raises if any is invalid
+    FP.valid_states(s, limits)  # raises if any is invalid
     assert np.allclose(FP.decode_states(FP.encode_states(s, limits), limits), s, atol=1e-12)
     corners = FP.decode_states(np.sign(u), limits)
-    FP.check_states(corners, limits)
+    FP.valid_states(corners, limits)
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 4])
@@ -116,10 +116,10 @@ def test_every_rung_decodes_random_vectors_to_a_dataset(first, limits, k):
         assert np.all(np.abs(ds.actions) <= 1)
         assert np.allclose(ds.direction, FP.kernel_direction(first, ds.obs, ds.coeffs))
         if k == 2:
-            FP.check_states(ds.start, limits)
+            FP.valid_states(ds.start, limits)
             assert np.allclose(ds.obs[0], ds.start)  # the trajectory starts at the searched state
         if k == 3:
-            FP.check_states(ds.obs, limits)
+            FP.valid_states(ds.obs, limits)
         if k == 4:
             z = (ds.obs - first.obs_mean.numpy()) / first.obs_std.numpy()
             assert np.all(np.abs(z) <= FP.OBS_SCALE + 1e-9)
