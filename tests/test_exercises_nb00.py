@@ -67,6 +67,7 @@ def test_code_is_found_in_a_message():
 @pytest.mark.parametrize("name, k", [(n, k) for n in CHECKERS for k in range(3)])
 def test_no_check_message_shows_code(name, k, monkeypatch):
     from exercise_messages import code_in, your_word
+
     from gc_helpers.exercises import core
 
     monkeypatch.setattr(core, "_FAILURES", {})

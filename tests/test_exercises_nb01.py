@@ -142,6 +142,7 @@ def test_student_notebook_runs_with_exercises_unsolved(tmp_path):
 @pytest.mark.parametrize("name, k", [(n, k) for n, (_, _, wrong) in CHECKERS.items() for k in range(len(wrong))])
 def test_no_check_message_shows_code(name, k, monkeypatch):
     from exercise_messages import code_in, your_word
+
     from gc_helpers.exercises import core
 
     monkeypatch.setattr(core, "_FAILURES", {})

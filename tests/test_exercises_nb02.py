@@ -196,6 +196,7 @@ WRONG = {"features": (nb02.check_quadratic_features, [_features_all_products, _f
 @pytest.mark.parametrize("name, k", [(n, k) for n, (_, w) in WRONG.items() for k in range(len(w))])
 def test_no_check_message_shows_code(name, k, monkeypatch):
     from exercise_messages import code_in, your_word
+
     from gc_helpers.exercises import core
 
     monkeypatch.setattr(core, "_FAILURES", {})

@@ -127,6 +127,7 @@ WRONG = {"cem": (nb03.check_cem_iteration, [_cem(refit_worst=True), _cem(clip=Fa
 @pytest.mark.parametrize("name, k", [(n, k) for n, (_, w) in WRONG.items() for k in range(len(w))])
 def test_no_check_message_shows_code(name, k, monkeypatch):
     from exercise_messages import code_in, your_word
+
     from gc_helpers.exercises import core
 
     monkeypatch.setattr(core, "_FAILURES", {})
