@@ -58,3 +58,14 @@ def test_sections_and_their_estimate(tmp_path):
 def test_a_plan_without_its_markers_is_refused():
     with pytest.raises(ValueError, match="docs/teaching.md has no"):
         sp.with_plan("no markers")
+
+
+def test_measured_times_are_used_per_cell_only_while_they_match_the_code_cells(monkeypatch):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# T"), nbformat.v4.new_code_cell("a"), nbformat.v4.new_code_cell("b")]
+    row = {"total_seconds": 9.0, "cells": [[1, 2.0], [2, 7.0]]}
+    monkeypatch.setattr(sp, "times_table", lambda: {"class": {"99_x": row}})
+    assert sp._cell_seconds(nb, "99_x") == ({1: 2.0, 2: 7.0}, True)
+    nb.cells.insert(1, nbformat.v4.new_code_cell("new"))  # edited since: indices no longer match
+    assert sp._cell_seconds(nb, "99_x") == ({1: 3.0, 2: 3.0, 3: 3.0}, False)
+    assert sp._cell_seconds(nb, "98_never") == ({}, False)

@@ -96,12 +96,26 @@ def _key(title: str) -> str:
     return number.group(1) if number else title.strip()
 
 
-def _cell_seconds(name: str, n_cells: int) -> dict[int, float]:
-    """{cell index: class-preset seconds} from the last `make times` (empty if not measured)."""
+def _cell_seconds(nb, name: str) -> tuple[dict[int, float], bool]:
+    """({cell index: class-preset seconds}, per_cell) from the last `make times`. When the recorded cells are not
+    this notebook's code cells (it was edited since), the measured total is spread evenly over its code cells and
+    ``per_cell`` is False. ({}, False) if never measured."""
     row = times_table().get("class", {}).get(name)
     if not row:
-        return {}
-    return {int(i): float(s) for i, s in row["cells"] if int(i) < n_cells}
+        return {}, False
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    recorded = {int(i): float(s) for i, s in row["cells"]}
+    if sorted(recorded) == code:
+        return recorded, True
+    return {i: float(row["total_seconds"]) / max(len(code), 1) for i in code}, False
+
+
+def per_cell(name: str) -> bool:
+    """True when the measured times of notebook ``name`` match its code cells (not edited since `make times`)."""
+    import nbformat
+
+    path = _paths().get(name)
+    return path is not None and _cell_seconds(nbformat.read(path, as_version=4), name)[1]
 
 
 def measured(name: str) -> bool:
@@ -115,7 +129,7 @@ def sections(path) -> list[Section]:
 
     nb = nbformat.read(path, as_version=4)
     name = Path(path).stem
-    seconds = _cell_seconds(name, len(nb.cells))
+    seconds, _ = _cell_seconds(nb, name)
     groups: list[tuple[str, str, list]] = [("opening", "opening", [])]
     for i, cell in enumerate(nb.cells):
         heading = _HEADING.fullmatch(cell.source.lstrip().split("\n", 1)[0]) if cell.cell_type == "markdown" else None
@@ -202,12 +216,19 @@ def _by_notebook(items) -> str:
 
 
 def plan_table() -> str:
-    """The plan as a markdown table (docs/teaching.md)."""
+    """The plan as a markdown table (docs/teaching.md), with a line saying how current the measured times are."""
     lines = ["| session | notebooks | in class | ≈ minutes | reading | homework |", "|---|---|---|---|---|---|"]
     for r in session_rows():
         minutes = f"{5 * round(r['minutes'] / 5)}" + ("" if r["measured"] else " (run time not measured yet)")
         lines.append(f"| {r['session']} | {', '.join(f'`{n}`' for n in r['notebooks'])} | {_by_notebook(r['class'])} | "
                      f"{minutes} | {_by_notebook(r['reading'])} | {_by_notebook(r['homework'])} |")
+    names = [p for p in _paths() if measured(p)]
+    stale = [n[:2] for n in names if not per_cell(n)]
+    lines.append("")
+    lines.append("Run times per cell from `make times` for " + (", ".join(n[:2] for n in names if n[:2] not in stale)
+                 or "none") + "; " + (f"for {', '.join(stale)} (edited since they were measured) each notebook's "
+                                      "measured total is spread evenly over its code cells" if stale else
+                                      "every measured notebook is current") + ".")
     return "\n".join(lines)
 
 
