@@ -5,6 +5,7 @@ per-exercise time limit is honoured, and grading writes nothing into the reposit
 import csv
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -24,6 +25,7 @@ RELEASED = released_notebooks()
 EXERCISE_LIMIT = 10  # s; 00's checks take well under a second (more than the checks' own 5 s per case)
 CELL_LIMIT = 120  # s; 00's slowest cell takes a few seconds on the fast preset
 GRACE = 3  # s a kernel gets after an interrupt before it is shut down
+MARKER = f"written_by_a_graded_submission_{os.getpid()}.txt"
 
 
 def test_every_released_notebook_maps_its_exercises_to_check_cells():
@@ -127,9 +129,13 @@ def _submissions(folder):
                     "    except KeyboardInterrupt:\n        pass\n")
     write("stuck", nb)
 
-    nb = student(RELEASED["00"])  # 0.1 right, then a cell that kills the kernel
+    nb = student(RELEASED["00"])  # 0.1 right, then a cell that writes where it should not and kills the kernel
     solve(nb, released)
-    insert_after(nb, v.check_cell, "import os\nos._exit(1)")
+    insert_after(nb, v.check_cell, "import os\nfrom pathlib import Path\nfrom gc_helpers import config\n"
+                 "for folder in (Path('.'), config.out_dir(), config.figure_dir(), config.video_dir(), "
+                 f"config.data_dir()):\n    folder.mkdir(parents=True, exist_ok=True)\n"
+                 f"    (folder / '{MARKER}').write_text('written by a submission')\n"
+                 "os._exit(1)")
     write("dies", nb)
 
     nb = student(RELEASED["00"])  # 0.1 right but its check deleted; 0.2's solution cell deleted
@@ -174,8 +180,6 @@ def test_grading_made_up_submissions(tmp_path):
     subs = tmp_path / "submissions"
     _submissions(subs)
     before_data, before_subs = _shipped_data(), _fingerprint(subs)
-    status_before = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT,
-                                   capture_output=True, text=True).stdout
     out = tmp_path / "grades.csv"
     t0 = time.time()
     run = subprocess.run([sys.executable, str(ROOT / "tools" / "grade.py"), str(subs), "--out", str(out),
@@ -199,12 +203,13 @@ def test_grading_made_up_submissions(tmp_path):
     for key in (("loops", "0.1"), ("stuck", "0.1")):  # the limit is honoured: interrupted within a second or two
         took = float(re.search(r"interrupted after ([\d.]+) s", got[key]["message"]).group(1))
         assert EXERCISE_LIMIT <= took < EXERCISE_LIMIT + 3, got[key]["message"]
+    # the submission that wrote into its working folder, out/, figures/, videos/ and data/ wrote into copies
+    leaked = [str(p) for top in ROOT.iterdir() if top.name not in (".venv", ".git")
+              for p in ([top] if top.name == MARKER else top.rglob(MARKER) if top.is_dir() else [])]
+    assert not leaked, f"a graded submission wrote into the repository: {leaked}"
+    assert "dies/00_setup.ipynb changed the copy of data/: restored" in run.stdout, run.stdout
     assert _shipped_data() == before_data, "grading changed data/"
     assert _fingerprint(subs) == before_subs, "grading changed the submissions"
-    status_after = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT,
-                                  capture_output=True, text=True).stdout
-    new = set(status_after.splitlines()) - set(status_before.splitlines())
-    assert not [line for line in new if re.search(r"(figures|videos|out|data)/", line)], new
 
 
 def test_make_grade_runs_the_grader():
