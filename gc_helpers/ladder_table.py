@@ -90,8 +90,8 @@ def expert_row(run: str, L: int, method: str = "bc_first") -> dict | None:
 
 
 def _fmt(s: dict) -> str:
-    sd = "–" if math.isnan(s["sd"]) else f"{s['sd']:.2f}"
-    return f"{s['mean']:+.2f} ± {sd} [{s['min']:+.2f}, {s['max']:+.2f}]"
+    sd = "–" if math.isnan(s["sd"]) else f"{s['sd']:.3f}"
+    return f"{s['mean']:+.3f} ± {sd} [{s['min']:+.3f}, {s['max']:+.3f}]"
 
 
 def format_table(run: str = "ant_quad_best", root=None) -> list[str]:
@@ -102,20 +102,20 @@ def format_table(run: str = "ant_quad_best", root=None) -> list[str]:
         head = (f"{run}: trained w_last {ref['velocity']:.2f} m/s, return {ref['return']:.0f}, length "
                 f"{ref['length']:.0f} on {ref['fresh']['n_episodes']} fresh episodes")
     title = "velocity m/s: mean ± sd [min, max]"
-    lines = [head, f"{'rung':38s} {'L':>3s} {'budget':>8s} {'n':>2s} {title:>34s} "
+    lines = [head, f"{'rung':38s} {'L':>3s} {'budget':>8s} {'n':>2s} {title:>38s} "
                    f"{'of trained':>10s} {'return':>7s} {'−alive':>7s} {'length':>6s} {'search steps':>12s}"]
     for r in rows(run, root):
         budget = f"{r['budget']:,}" if r["budget"] else "nb 07"
-        lines.append(f"{LABELS[r['method']]:38s} {r['L']:3d} {budget:>8s} {r['n']:2d} {_fmt(r['velocity']):>34s} "
-                     f"{r['fraction']:10.0%} {r['return']:7.0f} {r['return_minus_alive']:7.0f} {r['length']:6.0f} "
+        lines.append(f"{LABELS[r['method']]:38s} {r['L']:3d} {budget:>8s} {r['n']:2d} {_fmt(r['velocity']):>38s} "
+                     f"{r['fraction']:10.1%} {r['return']:7.0f} {r['return_minus_alive']:7.0f} {r['length']:6.0f} "
                      f"{r['search_env_steps']:12,.0f}")
     for L in sorted({r["L"] for r in rows(run, root)}):
         for m in ("bc_first", "bc_subset"):
             e = expert_row(run, L, m)
             if e:
                 lines.append(f"{'BC on expert pairs (' + m + ', nb 07)':38s} {L:3d} {'':>8s} {e['n']:2d} "
-                             f"{_fmt(e['velocity']):>34s} "
-                             f"{e['velocity']['mean'] / ref['velocity'] if ref else math.nan:10.0%}")
+                             f"{_fmt(e['velocity']):>38s} "
+                             f"{e['velocity']['mean'] / ref['velocity'] if ref else math.nan:10.1%}")
     return lines
 
 
@@ -159,13 +159,29 @@ def goal(runs=RUNS, root=None) -> list[str]:
         budget = f"{b['budget']:,} env steps" if b["budget"] else "notebook 07's search"
         seeds = f"{b['n']} seed{'s' if b['n'] > 1 else ''}"
         out.append(f"Best with ≤ 16 manufactured pairs: {LABELS[b['method']]} on {b['run']} at L = {b['L']} "
-                   f"({budget}, mean over {seeds}): {b['velocity']['mean']:.2f} m/s = {b['fraction']:.0%} of "
+                   f"({budget}, mean over {seeds}): {b['velocity']['mean']:.3f} m/s = {b['fraction']:.1%} of "
                    f"the trained policy; ≥ 80 % {'reached' if b['fraction'] >= 0.8 else 'NOT reached'}.")
     half = sorted((r for r in allrows if r["fraction"] >= 0.5), key=lambda r: r["L"])
     out.append(f"Smallest L where a rung's mean reaches 50 %: L = {half[0]['L']} ({LABELS[half[0]['method']]}, "
                f"{half[0]['run']})." if half else
                "No rung reaches 50 % of the trained velocity at any L measured; the best per rung: " + "; ".join(
-                   f"{LABELS[m]} {max(rs, key=lambda r: r['fraction'])['fraction']:.0%} "
+                   f"{LABELS[m]} {max(rs, key=lambda r: r['fraction'])['fraction']:.1%} "
                    f"(L = {max(rs, key=lambda r: r['fraction'])['L']})"
                    for m in METHODS if (rs := [r for r in allrows if r["method"] == m])) + ".")
     return out
+
+
+def main() -> None:
+    """``python -m gc_helpers.ladder_table``: every run's table, the goal and the verdicts, from the shipped cells."""
+    runs = [r for r in RUNS if load_cells(r)]
+    for r in runs:
+        print("\n".join(format_table(r)), end="\n\n")
+    for line in goal(runs):
+        print("-", line)
+    for r in runs:
+        for c in comparisons(r):
+            print("-", c.summary(3))
+
+
+if __name__ == "__main__":
+    main()
