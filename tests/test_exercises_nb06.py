@@ -77,7 +77,8 @@ def _numpy_surrogate(ratio, adv, clip):
 
 
 def _numpy_on_the_graph(ratio, adv, clip):  # numpy straight on a tensor that requires a gradient: torch refuses
-    return np.minimum(np.asarray(ratio) * np.asarray(adv), np.clip(np.asarray(ratio), 1 - clip, 1 + clip) * np.asarray(adv))
+    r, a = np.asarray(ratio), np.asarray(adv)
+    return np.minimum(r * a, np.clip(r, 1 - clip, 1 + clip) * a)
 
 
 def _detached_surrogate(ratio, adv, clip):

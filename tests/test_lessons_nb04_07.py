@@ -64,7 +64,8 @@ def test_every_model_answer_is_folded(name):
         if c.cell_type == "markdown" and "odel answer" in c.source:
             for m in re.finditer(r"[Mm]odel answer", c.source):
                 head = c.source[max(0, m.start() - 40):m.start()]
-                assert "<summary>" in head or "asked" in c.source, f"{name}: an unfolded model answer: {c.source[:80]!r}"
+                assert "<summary>" in head or "asked" in c.source, \
+                    f"{name}: an unfolded model answer: {c.source[:80]!r}"
 
 
 def test_slips_in_the_text_stay_fixed():

@@ -7,7 +7,8 @@ class spends on each section.
 
 A section is what a level-2 heading (``## …``) starts; the cells before the first one are the notebook's opening.
 ``PLAN`` assigns every notebook to a session and marks sections **reading** (read before or after class) or
-**homework**; every other section is taught **in class**. A notebook too long for one session is split over two. A section in class costs
+**homework**; every other section is taught **in class**. A notebook too long for one session is split over two.
+A section in class costs
 
     its words / WORDS_PER_MINUTE          (the teacher talks it through, formulas included)
     + CELL_MINUTES per code cell (run it, read its output with the class)

@@ -128,8 +128,8 @@ def check_gae(fn):
                        ("10 steps × 1 env, no boundary, γ = 0.95, λ = 0 (one-step TD errors)",
                         (10, 1, 0.0, 0.0, 0.95, 0.0))):
         cases.append(Case(name, _gae_case(rng, *args)))
-    hint = ["Two questions at each step: does the future after s_t count in δ_t (was the episode cut by the time limit, "
-            "or did the robot fall?), and may the accumulation A_t carry A_{t+1} across the end of an episode?",
+    hint = ["Two questions at each step: does the future after s_t count in δ_t (was the episode cut by the time "
+            "limit, or did the robot fall?), and may the accumulation A_t carry A_{t+1} across the end of an episode?",
             "δ_t = r_t + γ V(s'_t) − V(s_t), with the γ V(s'_t) term dropped when the episode terminated at t (a fall "
             "has no future; a time limit does). Work backwards: A_t = δ_t + γλ A_{t+1}, with A_{t+1} taken as 0 "
             "whenever the episode ended at t, by either kind of end.",
