@@ -93,14 +93,16 @@ def run_runner(path: Path, out: Path) -> dict:
 def verdicts(row: dict) -> dict:
     slowest = row.get("slowest")
     gap = row.get("max_gap")
-    return {"over_60s": [c for c in row.get("cells", []) if c[1] > CELL_LIMIT],
-            "timeout": bool(row.get("error") and "Timeout" in row["error"]),
+    timeout = bool(row.get("error") and "Timeout" in row["error"])
+    late = [[i, TIMEOUT] for i in row.get("unfinished", [])] or [[None, TIMEOUT]] if timeout else []
+    return {"over_60s": [c for c in row.get("cells", []) if c[1] > CELL_LIMIT] + late,  # a timed-out cell too
+            "timeout": timeout,
             "stall": bool((gap and gap[0] > STALL) or (row.get("error") and "stall" in row["error"])),
             "slowest": slowest}
 
 
 def summary(runs: list[dict]) -> list[str]:
-    lines = [f"{'notebook':32s} {'mode':9s} runs failed  slowest cell (s)  >60 s  timeouts  stalls  retries  "
+    lines = [f"{'notebook':36s} {'mode':9s} runs failed  slowest cell (s)  >60 s  timeouts  stalls  retries  "
              "longest pause between cells (s)"]
     keys = sorted({(r["notebook"], r["mode"]) for r in runs})
     for name, mode in keys:
@@ -108,7 +110,7 @@ def summary(runs: list[dict]) -> list[str]:
         v = [verdicts(r) for r in rows]
         slow = max((x["slowest"] for x in v if x["slowest"]), key=lambda c: c[1], default=None)
         gap = max((r["max_gap"][0] for r in rows if r.get("max_gap")), default=None)
-        lines.append(f"{name:32s} {mode:9s} {len(rows):4d} {sum(bool(r['error']) for r in rows):6d}  "
+        lines.append(f"{name:36s} {mode:9s} {len(rows):4d} {sum(bool(r['error']) for r in rows):6d}  "
                      + (f"{slow[1]:6.1f} (cell {slow[0]:2d})" if slow else f"{'–':>16s}")
                      + f"  {sum(len(x['over_60s']) for x in v):5d}  {sum(x['timeout'] for x in v):8d}"
                      f"  {sum(x['stall'] for x in v):6d}  {sum(r['retries'] for r in rows):7d}  "
@@ -152,7 +154,7 @@ def main(argv=None) -> int:
                 tmp.write_text(json.dumps(data, indent=1))
                 tmp.replace(path)
                 v = verdicts(row)
-                print(f"round {rnd} {mode:9s} {nb.name:32s} {row['wall']:6.1f} s"
+                print(f"round {rnd} {mode:9s} {nb.name:36s} {row['wall']:6.1f} s"
                       + (f", slowest cell {v['slowest'][1]:.1f} s (cell {v['slowest'][0]})" if v["slowest"] else "")
                       + (f", longest pause {row['max_gap'][0]:.1f} s" if row.get("max_gap") else "")
                       + (f"; ERROR {row['error']}" if row["error"] else ""), flush=True)
