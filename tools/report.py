@@ -215,9 +215,11 @@ def decompression_seeds_table(run: str = "ant_quad_sgd") -> list[str]:
                 f"{', '.join(f'{b:g}' for b in REFINED_GRID)} (units of ‖Δw‖), extended while the pick sat at an "
                 f"edge, refined around the best, picked on {min(r['select_episodes'] for r in rows)} episodes; "
                 "the number of β tried in brackets; *edge* marks a pick that is still the smallest or largest β "
-                "tried. Seed: search seed (compressed), expert episode from reset seed 42 + s (BC), rng seed "
-                "(random)." if refined else "β picked on 4 episodes from the grid 0.2, 0.45, 0.7, 0.95; *edge* marks "
-                "a pick at the grid's edge."), "",
+                "tried. Seed: search seed (compressed; seeds 0–2 are bench/spread.py's searches, seeds 3–4 were run "
+                "later with the same settings on one worker thread and agree with spread's only up to L = 50), "
+                "expert episode from reset seed 42 + s (BC), rng seed (random)." if refined else
+                "β picked on 4 episodes from the grid 0.2, 0.45, 0.7, 0.95; *edge* marks a pick at the grid's edge."),
+             "",
              "| direction | seed | cos(d, Δw) | β* | return ± s.e. | episode length | forward velocity | "
              "ρ return | ρ velocity | ρ return − alive |", "|---|---|---|---|---|---|---|---|---|---|"]
     fmt = lambda t: f"{t[0]:.2f} [{t[1]:.2f}, {t[2]:.2f}]"  # noqa: E731
