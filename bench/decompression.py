@@ -24,7 +24,7 @@ edge flag is stored. One procedure per method and seed: compressed s = search se
 cloning on the expert's episode from reset seed 42 + s (``--bc-seeds``); random s = actions from rng s. The fresh
 evaluation of a pick equal to the 4-point run's pick (same θ, same fresh seeds, σ = 0) is copied from it.
 
-    nice -n 5 .venv/bin/python bench/decompression.py --only directions --refined --select-episodes 10
+    nice -n 5 .venv/bin/python bench/decompression.py --only directions --refined --select-episodes 10 --seeds 0 1 2 3 4
 
 Each artifact is written as soon as it is finished; a rerun skips finished ones (resumable). Not run in CI.
 Recovered fractions and their bootstrap intervals are computed when loading (``decompression.bootstrap_recovered``).
@@ -51,6 +51,7 @@ from gc_helpers.config import data_dir  # noqa: E402
 
 KIND = "decompressed_seed"
 LENGTHS = (50, 100, 200, 490)
+SEARCH_LENGTHS = LENGTHS  # every search runs to 490 whatever --lengths asks (a shorter run reuses its prefix)
 BETAS = (0.2, 0.45, 0.7, 0.95)
 REFINED_GRID = dc.REFINED_GRID
 HORIZON = 1000
@@ -160,14 +161,14 @@ def compressed_search(run: str, seed: int, folder: Path) -> dict:
     if not (path / "meta.json").is_file():
         first = C.run_policy(run, 0)
         t0 = time.perf_counter()
-        res = C.search(first, C.weight_change_target(run), max_length=max(LENGTHS), seed=seed,
-                       lengths=list(LENGTHS), **C.RECOMMENDED)
+        res = C.search(first, C.weight_change_target(run), max_length=max(SEARCH_LENGTHS), seed=seed,
+                       lengths=list(SEARCH_LENGTHS), **C.RECOMMENDED)
         meta = {"env_id": first.env_id, "run": run, "seed": seed, "reset_seed": RESET_SEED,
                 "settings": dict(C.RECOMMENDED), "wall_time": time.perf_counter() - t0,
                 "command": "bench/decompression.py"}
-        L = max(LENGTHS)
+        L = max(SEARCH_LENGTHS)
         store.save(path, KIND, {"actions": res.actions[0, :L], "obs": res.obs[0, :L + 1], "lengths": res.lengths,
-                                "cosine": res.curve}, meta)
+                                "cosine": res.curve, "env_steps": np.asarray(res.env_steps)}, meta)
         print(f"  search_s{seed}: " + ", ".join(f"L={a} {c:.3f}" for a, c in zip(res.lengths, res.curve))
               + f"; {meta['wall_time']:.0f} s", flush=True)
     return store.load(path, KIND)
@@ -203,7 +204,7 @@ def directions(run: str, seeds: list[int], folder: Path, bc_seeds: list[int] | N
         for s in seeds:
             yield (f"compressed_L{L}_s{s}", {"direction": "compressed", "L": L, "search_seed": s},
                    lambda L=L, s=s: compressed(L, s))
-        if L == max(LENGTHS):
+        if L == max(SEARCH_LENGTHS):
             yield (f"random_L{L}_s0", {"direction": "random", "L": L, "search_seed": 0},
                    lambda L=L: random_actions(L, 0))
     for s in bc_seeds or []:
