@@ -51,7 +51,7 @@ from gc_helpers.config import data_dir  # noqa: E402
 
 KIND = "decompressed_seed"
 LENGTHS = (50, 100, 200, 490)
-SEARCH_LENGTHS = LENGTHS  # every search runs to 490 whatever --lengths asks (a shorter run reuses its prefix)
+SEARCH_LENGTHS = LENGTHS  # a full-horizon search runs to 490 whatever --lengths asks (a shorter run reuses its prefix)
 BETAS = (0.2, 0.45, 0.7, 0.95)
 REFINED_GRID = dc.REFINED_GRID
 HORIZON = 1000
@@ -204,7 +204,7 @@ def directions(run: str, seeds: list[int], folder: Path, bc_seeds: list[int] | N
         for s in seeds:
             yield (f"compressed_L{L}_s{s}", {"direction": "compressed", "L": L, "search_seed": s},
                    lambda L=L, s=s: compressed(L, s))
-        if L == max(SEARCH_LENGTHS):
+        if L == max(LENGTHS):
             yield (f"random_L{L}_s0", {"direction": "random", "L": L, "search_seed": 0},
                    lambda L=L: random_actions(L, 0))
     for s in bc_seeds or []:
@@ -294,7 +294,7 @@ def decompress_one(run: str, name: str, info: dict, build, folder: Path, n_selec
 
 
 def main(argv=None) -> int:
-    global HORIZON, LENGTHS, BETAS
+    global HORIZON, LENGTHS, BETAS, SEARCH_LENGTHS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", default="ant_quad_sgd")
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="search seeds (as bench/spread.py)")
@@ -320,6 +320,8 @@ def main(argv=None) -> int:
     except ValueError as e:
         ap.error(str(e))
     HORIZON, LENGTHS, BETAS = args.horizon, tuple(sorted(set(args.lengths))), tuple(args.betas)
+    if HORIZON < 1000:  # a preview (the fast preset): search only to the lengths asked
+        SEARCH_LENGTHS = LENGTHS
     if args.select_episodes is None:
         args.select_episodes = dc.SELECT_EPISODES if args.refined else 4
     if args.fresh_episodes < 2 or args.select_episodes < 1:
