@@ -293,3 +293,67 @@ def test_progress_carries_the_update_statistics():
     assert math.isfinite(p.approx_kl) and p.steps_per_s > 0
     with pytest.raises(AttributeError, match="no_such"):
         _ = p.no_such
+
+
+def untrained_hopper_policy(seed=0):
+    """A float64 PPO policy for Hopper-v5 at its initial weights (no training needed)."""
+    from gc_helpers import envs
+
+    torch.manual_seed(seed)
+    actor = ppo_core.Actor(11, 3, dtype=torch.float64)
+    desc = ppo_core.describe_actor(actor, envs.env_spec("Hopper-v5"))
+    return ppo_core.tanh_gaussian_policy(desc, actor.flat(), np.zeros(11), np.ones(11))
+
+
+def test_parameter_blocks_partition_the_flat_vector_in_order():
+    pol = untrained_hopper_policy()
+    blocks = ppo_core.parameter_blocks(pol.actor)
+    assert list(blocks) == [n for n, _ in pol.actor.named_parameters()] and "log_std" in blocks
+    flat = pol.actor.flat()
+    covered = np.concatenate([np.arange(flat.size)[s] for s in blocks.values()])
+    np.testing.assert_array_equal(covered, np.arange(flat.size))
+    for name, p in pol.actor.named_parameters():
+        np.testing.assert_array_equal(flat[blocks[name]], p.detach().numpy().reshape(-1))
+
+
+def test_block_compressibility_adds_up_and_matches_the_probe():
+    from gc_helpers import envs
+    from gc_helpers.compression import span, targets
+
+    pol = untrained_hopper_policy()
+    P = pol.actor.n_params
+    blocks = ppo_core.parameter_blocks(pol.actor)
+    L, rng = 12, np.random.default_rng(3)
+    # a target: a mix of the block net.4.weight's own scores (so that block is recovered exactly) and noise elsewhere
+    actions = np.random.default_rng(1).uniform(-1, 1, (L, 3))
+    G = pol.action_score(envs.replay(envs.reset_state("Hopper-v5", 42), actions[None]).obs[0, :L], actions).numpy()
+    w = rng.normal(size=P)
+    out = blocks["net.4.weight"]
+    w[out] = G[:, out].T @ rng.normal(size=L)
+    res = ppo_core.block_compressibility(pol, w, "Hopper-v5", L, blocks, seeds=[1, 2])
+    j = res.names.index("net.4.weight")
+    assert res.cosines[0, j] == pytest.approx(1.0, abs=1e-8) and res.cosines[1, j] < 0.99  # seed 1: its own scores
+    np.testing.assert_allclose(res.contribution.sum(axis=1), res.whole**2, rtol=1e-9)  # a partition adds up to cos²
+    np.testing.assert_allclose(res.share.sum(), 1.0)
+    assert res.spanned.tolist() == [s <= L for s in res.sizes] and res.spanned[res.names.index("log_std")]
+    probe = probes.random_action_compressibility(lambda o, a: pol.action_score(o, a).numpy(), w, "Hopper-v5", [L],
+                                                 seed=2)
+    assert res.whole[1] == pytest.approx(probe.cosines[0], abs=1e-10)
+    k = res.names.index("net.2.weight")
+    idx = np.arange(P)[blocks["net.2.weight"]]
+    assert res.null[0, k] == pytest.approx(span.span_cosine(G[:, idx].T, targets.random_target(idx.size, 1).vector))
+    union = ppo_core.block_compressibility(pol, w, "Hopper-v5", L, {"all": np.arange(P)}, seeds=[2])
+    assert union.cosines[0, 0] == pytest.approx(res.whole[1]) and union.contribution[0, 0] == pytest.approx(
+        res.whole[1] ** 2)
+
+
+@pytest.mark.parametrize("kw,match", [({"length": 0}, "length"), ({"length": 10**6}, "length"),
+                                      ({"seeds": [1, 1]}, "seeds"), ({"seeds": []}, "seeds"),
+                                      ({"blocks": {}}, "blocks"), ({"blocks": {"x": slice(0, 0)}}, "blocks"),
+                                      ({"weight_change": np.ones(7)}, "weight_change"),
+                                      ({"env_id": "Pong-v5"}, "env_id")])
+def test_block_compressibility_bad_input(kw, match):
+    pol = untrained_hopper_policy()
+    args = {"weight_change": np.ones(pol.actor.n_params), "env_id": "Hopper-v5", "length": 4} | kw
+    with pytest.raises(ValueError, match=match):
+        ppo_core.block_compressibility(pol, **args)

@@ -15,7 +15,11 @@ import numpy as np
 import torch
 
 from .. import envs, sim
+from ..checks import check_seed, int_at_least
+from ..compression.span import best_alpha, check_vector, span_cosine
+from ..compression.targets import random_target
 from ..policies import flat_parameters, load_flat_parameters
+from ..vectors import cosine
 
 POLICY_KIND = "tanh_gaussian_mlp"
 CLIP_OBS = 10.0
@@ -304,3 +308,93 @@ class RewardScaler:
             self.discounted = np.where(ended[t], 0.0, self.discounted)
         self.rms.update(rets)
         return np.clip(rewards / math.sqrt(self.rms.var + 1e-8), -CLIP_REWARD, CLIP_REWARD)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Where a weight change lives: the actor's parameter blocks
+
+
+def parameter_blocks(actor: Actor) -> dict[str, slice]:
+    """The actor's parameter blocks (``log_std`` and each layer's ``net.<i>.weight`` and ``net.<i>.bias``) as
+    slices of its flat parameter vector (``Actor.flat`` order). Taught in notebooks/06_ppo.ipynb, §6."""
+    blocks, start = {}, 0
+    for name, p in actor.named_parameters():
+        blocks[name] = slice(start, start + p.numel())
+        start += p.numel()
+    return blocks
+
+
+@dataclass(frozen=True)
+class BlockCompressibility:
+    """A weight change w split into parameter blocks b (``names``), each read at one length L over random-action
+    sequences (``seeds``); arrays (S, B) have one row per sequence and one column per block.
+
+    - ``share``: ‖w_b‖² / ‖w‖²;
+    - ``cosines``: the block's own best-α cosine, cos(w_b, span of the L per-step scores restricted to b);
+    - ``null``: the same construction for a random direction of the block's size (``random_target(P_b, seed)``);
+    - ``contribution``: ⟨d_b, w_b⟩ / ‖w‖², with d the projection of the WHOLE w on the span of the whole scores;
+      over blocks that partition the parameters these add up to ``whole``², the whole vector's cos²;
+    - ``whole``: the whole vector's cosine per sequence (``random_action_compressibility``'s, for the same seed).
+
+    Taught in notebooks/06_ppo.ipynb, §6."""
+
+    names: tuple[str, ...]
+    sizes: np.ndarray
+    share: np.ndarray
+    length: int
+    seeds: np.ndarray
+    cosines: np.ndarray
+    null: np.ndarray
+    contribution: np.ndarray
+    whole: np.ndarray
+
+    @property
+    def spanned(self) -> np.ndarray:
+        """Blocks with L ≥ P_b: L scores span the whole block (cos 1 for any direction), so there is nothing to test."""
+        return self.length >= self.sizes
+
+
+def block_compressibility(policy: TanhGaussianPolicy, weight_change, env_id: str, length: int, blocks=None,
+                          seeds=range(10), reset_seed: int = 42) -> BlockCompressibility:
+    """Per parameter block of ``weight_change``: its share of ‖w‖², its own compressibility against its own null,
+    and its part of the whole vector's cos², at ``length`` steps of each random-action sequence in ``seeds``.
+
+    Sequence s is the one ``compression.random_action_compressibility(..., seed=s)`` probes: uniform actions in
+    the box from ``numpy.random.default_rng(s)``, replayed open-loop from ``env.reset(seed=reset_seed)``, scored by
+    ``policy.action_score``. ``blocks`` maps a name to a slice or an index array of the flat parameters (default:
+    ``parameter_blocks(policy.actor)``; a union such as "all but log_std" may be added). Taught in
+    notebooks/06_ppo.ipynb, §6."""
+    P = policy.actor.n_params
+    w = check_vector(weight_change, "weight_change", size=P)
+    spec = envs.env_spec(sim.check_env_id(env_id))
+    L = int_at_least(length, "length")
+    if L > P:
+        raise ValueError(f"length={length!r}: must not exceed the number of parameters P={P}")
+    seeds = np.array([check_seed(s) for s in seeds], dtype=np.int64)
+    if seeds.size == 0 or np.unique(seeds).size != seeds.size:
+        raise ValueError(f"seeds={seeds.tolist()}: must be a non-empty list of distinct seeds")
+    blocks = parameter_blocks(policy.actor) if blocks is None else dict(blocks)
+    if not blocks:
+        raise ValueError("blocks: must name at least one block (name -> slice or index array)")
+    index = {}
+    for name, sel in blocks.items():
+        idx = np.arange(P)[sel]
+        if idx.ndim != 1 or idx.size == 0 or np.unique(idx).size != idx.size:
+            raise ValueError(f"blocks[{name!r}]: must select a non-empty set of distinct parameters of 0..{P - 1}")
+        index[name] = idx
+    start = envs.reset_state(env_id, reset_seed)
+    sizes = np.array([idx.size for idx in index.values()])
+    cos, null, contrib = (np.empty((seeds.size, len(index))) for _ in range(3))
+    whole = np.empty(seeds.size)
+    for i, s in enumerate(seeds):
+        actions = np.random.default_rng(int(s)).uniform(spec.act_low, spec.act_high, (L, spec.act_dim))
+        obs = envs.replay(start, actions[None]).obs[0, :L]
+        G = np.asarray(policy.action_score(obs, actions).detach().numpy(), dtype=np.float64)  # (L, P)
+        d = G.T @ best_alpha(G.T, w)  # the whole w projected on the whole span
+        whole[i] = cosine(d, w) if np.any(d) else 0.0  # = span_cosine(G.T, w), without a second fit
+        for j, idx in enumerate(index.values()):
+            cos[i, j] = span_cosine(G[:, idx].T, w[idx]) if np.any(w[idx]) else np.nan
+            null[i, j] = span_cosine(G[:, idx].T, random_target(idx.size, int(s)).vector)
+            contrib[i, j] = float(d[idx] @ w[idx] / (w @ w))
+    share = np.array([np.sum(w[idx] ** 2) for idx in index.values()]) / np.sum(w**2)
+    return BlockCompressibility(tuple(index), sizes, share, L, seeds, cos, null, contrib, whole)
