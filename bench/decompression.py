@@ -18,7 +18,7 @@ On the study-faithful run (default ant_quad_sgd), all episodes 1000 steps at σ 
    ``--fresh-episodes`` fresh episodes (seeds B ≠ A): per-episode return, length, forward velocity and alive bonus.
 
 With ``--refined`` (how the shipped table under data/decompressed_seeds/<run>/refined/ was made) every direction is
-walked by ``decompression.refined_line_search``: the grid REFINED_GRID (0.05 … 1.3 in units of ‖Δw‖), extended while
+walked by ``gc_research.refined_line_search``: the grid REFINED_GRID (0.05 … 1.3 in units of ‖Δw‖), extended while
 the pick sits at its edge, refined around the best, β picked on ``--select-episodes`` ≥ 10 episodes; the pick's
 edge flag is stored. One procedure per method and seed: compressed s = search seed s (reset seed 42); BC s = behaviour
 cloning on the expert's episode from reset seed 42 + s (``--bc-seeds``); random s = actions from rng s. The fresh
@@ -27,7 +27,7 @@ evaluation of a pick equal to the 4-point run's pick (same θ, same fresh seeds,
     nice -n 5 .venv/bin/python bench/decompression.py --only directions --refined --select-episodes 10 --seeds 0 1 2 3 4
 
 Each artifact is written as soon as it is finished; a rerun skips finished ones (resumable). Not run in CI.
-Recovered fractions and their bootstrap intervals are computed when loading (``decompression.bootstrap_recovered``).
+Recovered fractions and their bootstrap intervals are computed when loading (``recovery.bootstrap_recovered``).
 """
 
 from __future__ import annotations
@@ -43,17 +43,19 @@ torch.set_num_threads(1)  # a torch thread pool per call makes each policy evalu
 
 import numpy as np  # noqa: E402
 
+from gc_helpers import behaviour_cloning as cloning  # noqa: E402
 from gc_helpers import compression as C  # noqa: E402
-from gc_helpers import decompression as dc  # noqa: E402
 from gc_helpers import envs, rollouts, store  # noqa: E402
+from gc_helpers import line_search as lsearch  # noqa: E402
 from gc_helpers.checks import seed_list as check_seeds  # noqa: E402  (one seed-list check)
 from gc_helpers.config import data_dir  # noqa: E402
+from gc_research import refined_line_search as refined  # noqa: E402
 
 KIND = "decompressed_seed"
 LENGTHS = (50, 100, 200, 490)
 SEARCH_LENGTHS = LENGTHS  # a full-horizon search runs to 490 whatever --lengths asks (a shorter run reuses its prefix)
 BETAS = (0.2, 0.45, 0.7, 0.95)
-REFINED_GRID = dc.REFINED_GRID
+REFINED_GRID = refined.REFINED_GRID
 HORIZON = 1000
 SELECT_SEED, FRESH_SEED, REFERENCE_SEED = 200_000, 300_000, 400_000  # episode seed blocks (env i: seed + i)
 CHUNK = 40  # w_last episodes per rollout in the reference top-up
@@ -189,8 +191,8 @@ def directions(run: str, seeds: list[int], folder: Path, bc_seeds: list[int] | N
         return prefix(art["obs"], art["actions"], L)
 
     def bc(L, s=0):
-        obs, actions, _ = dc.expert_trajectory(last, first.env_id, L, seed=RESET_SEED + s)
-        return dc.behaviour_cloning(first, obs, actions) - first.flat()
+        obs, actions, _ = cloning.expert_trajectory(last, first.env_id, L, seed=RESET_SEED + s)
+        return cloning.behaviour_cloning(first, obs, actions) - first.flat()
 
     def random_actions(L, s):
         acts = np.random.default_rng(s).uniform(-1.0, 1.0, (1, L, first.act_dim))
@@ -228,24 +230,25 @@ def _old_fresh(folder: Path, name: str, beta: float, n_fresh: int) -> dict | Non
 
 
 def decompress_refined(run: str, name: str, info: dict, build, folder: Path, n_select: int, n_fresh: int) -> Path:
-    """One direction walked by ``decompression.refined_line_search``, saved under ``folder/refined/name``."""
+    """One direction walked by ``gc_research.refined_line_search``, saved under ``folder/refined/name``."""
     path = folder / "refined" / name
     if (path / "meta.json").is_file():
         print(f"  refined/{name}: done already, skipped", flush=True)
         return path
-    if n_select < dc.SELECT_EPISODES:
-        raise ValueError(f"n_select={n_select}: the refined table picks β on at least {dc.SELECT_EPISODES} episodes")
+    if n_select < refined.SELECT_EPISODES:
+        raise ValueError(f"n_select={n_select}: the refined table picks β on at least {refined.SELECT_EPISODES} "
+                         "episodes")
     first = C.run_policy(run, 0)
     dw = C.weight_change_target(run).vector
     scale = float(np.linalg.norm(dw))
     t0 = time.perf_counter()
     d = build()
-    ls = dc.refined_line_search(first, d, scale, first.env_id, REFINED_GRID, n_select, HORIZON, SELECT_SEED, name)
+    ls = refined.refined_line_search(first, d, scale, first.env_id, REFINED_GRID, n_select, HORIZON, SELECT_SEED, name)
     beta = ls.best_beta
     fresh = _old_fresh(folder, name, beta, n_fresh)
     reused = fresh is not None
     if not reused:
-        fresh = episode_stats(first.with_flat(dc.theta_at(first.flat(), d, beta, scale)), n_fresh, FRESH_SEED)
+        fresh = episode_stats(first.with_flat(lsearch.theta_at(first.flat(), d, beta, scale)), n_fresh, FRESH_SEED)
     select_steps = int(sum(int(np.sum(e.lengths)) for e in ls.evaluations))
     arrays = {"betas": ls.betas, "select_returns": ls.returns, "select_stderrs": ls.stderrs,
               "select_lengths": np.array([e.mean_length for e in ls.evaluations]),
@@ -275,10 +278,10 @@ def decompress_one(run: str, name: str, info: dict, build, folder: Path, n_selec
     scale = float(np.linalg.norm(dw))
     t0 = time.perf_counter()
     d = build()
-    ls = dc.line_search(first, d, np.array(BETAS), scale, first.env_id, n_episodes=n_select, horizon=HORIZON,
+    ls = lsearch.line_search(first, d, np.array(BETAS), scale, first.env_id, n_episodes=n_select, horizon=HORIZON,
                         seed=SELECT_SEED, label=name)
-    beta = dc.best_beta(ls.betas, ls.returns)
-    fresh = episode_stats(first.with_flat(dc.theta_at(first.flat(), d, beta, scale)), n_fresh, FRESH_SEED)
+    beta = lsearch.best_beta(ls.betas, ls.returns)
+    fresh = episode_stats(first.with_flat(lsearch.theta_at(first.flat(), d, beta, scale)), n_fresh, FRESH_SEED)
     arrays = {"betas": ls.betas, "select_returns": ls.returns, "select_stderrs": ls.stderrs,
               "select_lengths": np.array([e.mean_length for e in ls.evaluations]),
               **{f"fresh_{k}": v for k, v in fresh.items()}}
@@ -323,7 +326,7 @@ def main(argv=None) -> int:
     if HORIZON < 1000:  # a preview (the fast preset): search only to the lengths asked
         SEARCH_LENGTHS = LENGTHS
     if args.select_episodes is None:
-        args.select_episodes = dc.SELECT_EPISODES if args.refined else 4
+        args.select_episodes = refined.SELECT_EPISODES if args.refined else 4
     if args.fresh_episodes < 2 or args.select_episodes < 1:
         ap.error("--fresh-episodes must be ≥ 2 (≥ 20 for shipped results) and --select-episodes ≥ 1")
     folder = Path(args.out) if args.out else data_dir() / "decompressed_seeds" / args.run

@@ -13,7 +13,7 @@ from cosine, scored on 200-step episodes), outer_long (the same on 1000-step epi
 multi (4 short trajectories from different start states, one α-span), random.
 
 ``--refined`` (the line search of data/fewest_pairs/<run>/refined/, notebook 07's table): every direction is walked
-by ``decompression.refined_line_search`` instead of the 4-point grid — REFINED_BETAS in multiples of the direction's
+by ``gc_research.refined_line_search`` instead of the 4-point grid — REFINED_BETAS in multiples of the direction's
 own length (small steps 0.05, 0.1 up to 2), extended while the pick sits at an edge, refined around the best, β picked
 on ``--pick-episodes`` ≥ 10 episodes, the edge flag stored. The pairs (direction, costs) of a shipped cell are reused
 (the outer searches are not re-run); cells that do not exist yet (e.g. ``--seeds 3 4`` for the cheap methods) are
@@ -38,14 +38,15 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gc_helpers import behaviour_cloning as cloning  # noqa: E402
 from gc_helpers import compression as C  # noqa: E402
-from gc_helpers import decompression as D  # noqa: E402
 from gc_helpers import envs, store  # noqa: E402
 from gc_helpers import fewest_pairs as F  # noqa: E402
 from gc_helpers import fewest_pairs_table as T  # noqa: E402
 from gc_helpers import outer_search as O  # noqa: E402
 from gc_helpers.checks import seed_list  # noqa: E402
 from gc_helpers.config import data_dir  # noqa: E402
+from gc_research import refined_line_search as refined  # noqa: E402
 
 REFINED_BETAS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)  # multiples of ‖d‖; includes the old 4-point grid
 METHODS = ("cosine", "bc_first", "bc_subset", "random", "multi", "outer", "outer_long")
@@ -115,7 +116,7 @@ def make_pairs(method, L, seed, ctx) -> F.Pairs:
         p = F.replayed_pairs(first, dw, starts, seqs, {"trajectories": K})
         return F.Pairs(p.obs, p.actions, p.direction, p.alpha, p.cosine, p.healthy, int(r.env_steps[-1]),
                        time.perf_counter() - t0, p.info)
-    obs, acts, _ = D.expert_trajectory(trained, "Ant-v5", EXPERT_LENGTH if method == "bc_subset" else L,
+    obs, acts, _ = cloning.expert_trajectory(trained, "Ant-v5", EXPERT_LENGTH if method == "bc_subset" else L,
                                        seed=RESET_SEED + seed)
     steps = len(acts)
     if method == "bc_subset":
@@ -156,7 +157,7 @@ def refined_walk(first, direction, protocol, n_pick: int) -> tuple[dict, object]
     reported on the protocol's fresh episodes: (row as ``fewest_pairs.walk`` returns it, the LineSearch)."""
     d = np.asarray(direction, dtype=np.float64)
     norm = float(np.linalg.norm(d))
-    ls = D.refined_line_search(first, d, norm, protocol.env_id, REFINED_BETAS, n_pick, protocol.horizon,
+    ls = refined.refined_line_search(first, d, norm, protocol.env_id, REFINED_BETAS, n_pick, protocol.horizon,
                                seed=protocol.pick_seed)
     row = F.fresh_evaluation(first.with_flat(first.flat() + ls.best_beta * d), protocol)
     pick_steps = int(sum(int(np.sum(e.lengths)) for e in ls.evaluations))
@@ -251,8 +252,8 @@ def main(argv=None):
     ap.add_argument("--pick-episodes", type=int, default=10, help="with --refined: episodes β is picked on (≥ 10)")
     ap.add_argument("--horizon", type=int, default=1000, help="episode length (shorter: a preview only)")
     args = ap.parse_args(argv)
-    if args.refined and args.pick_episodes < D.SELECT_EPISODES:
-        ap.error(f"--pick-episodes must be ≥ {D.SELECT_EPISODES} with --refined")
+    if args.refined and args.pick_episodes < refined.SELECT_EPISODES:
+        ap.error(f"--pick-episodes must be ≥ {refined.SELECT_EPISODES} with --refined")
     seed_list(args.seeds, "--seeds")
     for L in args.lengths + args.later_lengths + args.reference_lengths:
         F.check_length(L, "--lengths")

@@ -154,9 +154,9 @@ def reference(ctx) -> None:
 
 def generalisation(ctx, method: str, L: int, seed: int, kind: str) -> Path | None:
     """HaDES's generalisation test: clone a ``kind`` ("linear" or "mlp") policy on a finished cell's pairs
-    (``decompression.behaviour_cloning``: ridge regression, or 500 Adam steps from the MLP's seeded initialisation,
+    (``behaviour_cloning.behaviour_cloning``: ridge regression, or 500 Adam steps from the MLP's seeded initialisation,
     same normaliser as the run) and evaluate it on the same fresh episodes."""
-    from gc_helpers import decompression as D
+    from gc_helpers import behaviour_cloning as cloning
     from gc_helpers.policies import make_policy
 
     src = ctx["root"] / "cells" / cell_name(method, L, seed)
@@ -168,7 +168,7 @@ def generalisation(ctx, method: str, L: int, seed: int, kind: str) -> Path | Non
     student = make_policy(kind, first.obs_dim, first.act_dim, first.sigma, first.normalizer(), seed=seed,
                           env_id="Ant-v5")
     t0 = time.perf_counter()
-    theta = D.behaviour_cloning(student, cell["obs"], np.clip(cell["actions"], -1, 1))
+    theta = cloning.behaviour_cloning(student, cell["obs"], np.clip(cell["actions"], -1, 1))
     ev = S.fresh_evaluation(student.with_flat(theta), ctx["episodes"])
     meta = {"run": ctx["run"], "env_id": "Ant-v5", "rung": int(cell.meta["rung"]), "method": method, "L": L,
             "seed": seed, "kind": kind, "source": f"ladder/{ctx['run']}/cells/{src.name}",

@@ -1,7 +1,9 @@
 """gc_helpers: the small, tested package behind the gradient-compression notebooks.
 
 One idea per module: ``envs`` (MuJoCo tasks, replay, rollouts), ``policies`` (Gaussian policies and their
-per-step scores), ``training``, ``compression``, ``decompression``, ``video``, ``plots``, ``store``, ``config``.
+per-step scores), ``training``, ``compression``, ``line_search``, ``recovery``, ``behaviour_cloning``, ``video``,
+``plots``, ``store``, ``config`` (docs/ARCHITECTURE.md lists them all). The code that only makes the research
+artifacts under data/ lives in gc_research, which this package never imports.
 """
 
 import os

@@ -18,7 +18,7 @@ and by the outer search of ``gc_helpers.outer_search``), ``cloned_pairs`` (exper
 ``greedy_subset`` (the L expert states whose ridge fit best reproduces the expert on its whole trajectory).
 
 The protocol (``Protocol``, ``walk``): β picked by return on one set of episodes with
-``decompression.line_search``, then the chosen point reported on FRESH episodes (other seeds): forward velocity,
+``line_search.line_search``, then the chosen point reported on FRESH episodes (other seeds): forward velocity,
 return, return minus the alive bonus, episode length, and the env steps both stages used.
 """
 
@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import behaviour_cloning as cloning
 from . import compression as C
-from . import decompression as dc
 from . import envs, rollouts, vectors
+from . import line_search as lsearch
 from .checks import check_seed, finite_array, int_at_least
 from .policies import GaussianPolicy
 
@@ -144,10 +145,10 @@ def random_actions(L: int, seed: int, act_dim: int = 8, low: float = -1.0, high:
 
 
 def cloned_pairs(first: GaussianPolicy, obs, actions, target, ridge: float = 1e-3, info: dict | None = None) -> Pairs:
-    """Behaviour cloning on L expert pairs (``decompression.behaviour_cloning``, ridge regression on φ(s)); the
+    """Behaviour cloning on L expert pairs (``behaviour_cloning.behaviour_cloning``, ridge regression on φ(s)); the
     direction is θ_BC − w_first, the same kind of line as every other method walks (notebook 07 §2)."""
     t0 = time.perf_counter()
-    theta = dc.behaviour_cloning(first, obs, actions, ridge=ridge)
+    theta = cloning.behaviour_cloning(first, obs, actions, ridge=ridge)
     d = theta - first.flat()
     return Pairs(np.asarray(obs), np.asarray(actions), d, None, vectors.cosine(d, target), True, 0,
                  time.perf_counter() - t0, dict(info or {}))
@@ -155,7 +156,7 @@ def cloned_pairs(first: GaussianPolicy, obs, actions, target, ridge: float = 1e-
 
 def greedy_subset(policy: GaussianPolicy, obs, actions, L: int, ridge: float = 1e-3) -> np.ndarray:
     """Indices of L of the expert's states, picked greedily so that ridge regression on them (the BC fit of
-    ``decompression.behaviour_cloning`` with the same ridge) best reproduces the expert's actions on ALL its
+    ``behaviour_cloning.behaviour_cloning`` with the same ridge) best reproduces the expert's actions on ALL its
     states (notebook 07 §2). Kernel form: the residual kernel R and residual actions E are updated by one
     Schur-complement step per pick, so each pick costs one N × N × k product."""
     L = check_length(L)
@@ -199,7 +200,7 @@ class Protocol:
     env_id: str = ENV_ID
 
     def __post_init__(self):
-        dc.check_betas(self.betas)
+        lsearch.check_betas(self.betas)
         int_at_least(self.pick_episodes, "pick_episodes")
         int_at_least(self.fresh_episodes, "fresh_episodes")
         int_at_least(self.horizon, "horizon")
@@ -235,9 +236,9 @@ def walk(first: GaussianPolicy, direction, protocol: Protocol = Protocol()) -> d
 
     Returns ``evaluation_row`` of the fresh evaluation plus beta, the pick-set returns per β and env_steps
     (both stages)."""
-    d = dc.check_direction(direction, first.n_params)
+    d = lsearch.check_direction(direction, first.n_params)
     norm = float(np.linalg.norm(d))
-    ls = dc.line_search(first, d, protocol.betas, norm, protocol.env_id, protocol.pick_episodes, protocol.horizon,
+    ls = lsearch.line_search(first, d, protocol.betas, norm, protocol.env_id, protocol.pick_episodes, protocol.horizon,
                         seed=protocol.pick_seed)
     policy = first.with_flat(first.flat() + ls.best_beta * d)
     row = fresh_evaluation(policy, protocol)

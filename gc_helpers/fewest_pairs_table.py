@@ -233,7 +233,7 @@ def verdicts(table, reference_velocity: float | None = None) -> list[str]:
 def cell_edge(root, name: str) -> str:
     """"low"/"high" when the cell's β is the smallest/largest β its line search tried, else "": the refined line
     search stores it; for the 4-point grid it is read off the protocol's grid (notebook 07 §5)."""
-    from .decompression import edge_of
+    from .line_search import edge_of
 
     a = store.load(Path(root) / "cells" / name, CELL_KIND)
     if "edge" in a.meta:

@@ -41,7 +41,7 @@ RUNG_TITLES = {1: "trajectory from the reset state", 2: "trajectory from a searc
                3: "free physical states, cloned", 4: "free observations, cloned (HaDES)"}
 ALPHA_SCALE = 2.0  # α_t = ALPHA_SCALE · u_t for the trajectory rungs
 OBS_SCALE = 4.0  # a free observation is normaliser mean + OBS_SCALE · std · u (u ∈ [-1, 1])
-RIDGE = 1e-3  # behaviour cloning's ridge per pair (the same as decompression.behaviour_cloning's default)
+RIDGE = 1e-3  # behaviour cloning's ridge per pair (the same as behaviour_cloning.behaviour_cloning's default)
 STATE_DIM = 27  # z, quaternion (4), 8 joint angles, 14 velocities: Ant's observation
 _QUAT = slice(1, 5)
 _JOINTS = slice(5, 13)
@@ -155,7 +155,7 @@ def start_from_state(state, limits: StateLimits, env_id: str = ENV_ID) -> envs.S
 def bc_coefficients(policy: GaussianPolicy, obs, actions, ridge: float = RIDGE) -> np.ndarray:
     """c = (K + λ I)⁻¹ A with K_ij = ⟨φ(s_i), φ(s_j)⟩ and λ = ridge · L: ridge regression of the actions on the
     features, written on the L pairs instead of the F features (notebook 08 §2). The weights Σ_t c_t ⊗ φ(s_t) equal
-    ``decompression.behaviour_cloning``'s (ΦᵀΦ + λI)⁻¹ΦᵀA because Φᵀ(ΦΦᵀ + λI)⁻¹ = (ΦᵀΦ + λI)⁻¹Φᵀ."""
+    ``behaviour_cloning.behaviour_cloning``'s (ΦᵀΦ + λI)⁻¹ΦᵀA because Φᵀ(ΦΦᵀ + λI)⁻¹ = (ΦᵀΦ + λI)⁻¹Φᵀ."""
     o = finite_array(obs, "obs", ndim=2)
     a = finite_array(actions, "actions", ndim=2)
     if len(o) != len(a) or len(o) < 1:

@@ -1,7 +1,8 @@
 """The package's shape, read from its source with ast (nothing is imported): no import cycle, no use of another
 module's _private names, names taken from the module that defines them (a package's __init__ may gather its own
 submodules' names), and every import going to the same or a lower layer of docs/ARCHITECTURE.md, whose layer
-table this test parses, so the doc and the code cannot drift apart. Notebooks follow the same rules."""
+table this test parses, so the doc and the code cannot drift apart. Notebooks follow the same rules. The second
+package, gc_research (what only bench/ and tests/ call), is never imported by gc_helpers or by a notebook."""
 
 from __future__ import annotations
 
@@ -262,6 +263,36 @@ def test_the_checker_catches_what_it_should():
     assert any("envs.nope" in p for p in found) and any("imports np from" in p for p in found)
     table = {"envs": 1, "compression.*": 2}
     assert layer_of("gc_helpers.compression.span", table) == 2 and layer_of("gc_helpers.envs", table) == 1
+
+
+def research_imports(body: ast.AST) -> list[int]:
+    """Lines of ``body`` that import gc_research (absolute imports at any depth; gc_helpers has no relative way up)."""
+    lines = []
+    for node in ast.walk(body):
+        if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] == "gc_research":
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Import) and any(a.name.split(".")[0] == "gc_research" for a in node.names):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_gc_helpers_never_imports_gc_research():
+    """gc_research makes the research artifacts; the package a student imports must not need it."""
+    found = [f"{MODULES[m].relative_to(ROOT)}:{line}" for m in MODULES for line in research_imports(tree(m))]
+    assert not found, "gc_helpers imports gc_research (docs/ARCHITECTURE.md: it never does):\n" + "\n".join(found)
+    assert (ROOT / "gc_research" / "__init__.py").is_file()
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
+def test_notebooks_do_not_import_gc_research(path):
+    code, starts = notebook_code(path)
+    cells = [max(c for first, c in starts if first <= line) for line in research_imports(code)]
+    assert not cells, f"{path.name} imports gc_research in cell(s) {cells}: notebooks import only gc_helpers"
+
+
+def test_the_research_import_check_can_fail():
+    assert research_imports(ast.parse("import gc_research.x\ndef f():\n    from gc_research import y\n")) == [1, 3]
+    assert research_imports(ast.parse("from gc_helpers import research\nimport gc_researcher\n")) == []
 
 
 def test_pg_theory_loads_neither_the_simulator_nor_gymnasium():

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from claims_verdicts import family
 
-from gc_helpers import decompression as dc
-from gc_helpers import store
+from gc_helpers import recovery, store
 from gc_helpers.config import data_dir, project_root
 
 FOLDER = data_dir() / "decompressed_seeds" / "ant_quad_sgd"
@@ -47,7 +46,7 @@ def _read_rows(ref, folder):
         a = store.load(path, "decompressed_seed", run="ant_quad_sgd")
         r = dict(a.meta, name=path.name, arrays=a)
         for key in KEYS:
-            r[key] = dc.bootstrap_recovered(a[f"fresh_{key}"], ref[f"first_{key}"], ref[f"last_{key}"])
+            r[key] = recovery.bootstrap_recovered(a[f"fresh_{key}"], ref[f"first_{key}"], ref[f"last_{key}"])
         out.append(r)
     return out
 
@@ -130,17 +129,17 @@ def test_bc_direction_is_closer_to_dw_at_490(rows):
 
 
 def test_printed_verdicts_match_the_independent_rule(rows):
-    """Notebook 05 prints dc.seed_verdicts' lines (and the README the same); each one's verdict is recomputed here
+    """Notebook 05 prints recovery.seed_verdicts' lines (and the README the same); each one's verdict is recomputed here
     from the artifacts' per-seed ρ with scipy's Welch test and a written-out Holm."""
     import nbformat
 
     src = "\n".join(c.source for c in nbformat.read(project_root() / "notebooks" /
                                                    "05_line_search_decompression.ipynb", 4).cells)
-    assert "dc.seed_verdicts(rows)" in src and "def verdict(" not in src
-    from gc_helpers.decompression import seed_rows
+    assert "recovery.seed_verdicts(rows)" in src and "def verdict(" not in src
+    from gc_helpers.recovery import seed_rows
 
     _, pkg_rows = seed_rows(FOLDER, sub="refined" if _table_folder() != FOLDER else None)
-    printed = {(L, key.replace("rho_", "")): text for L, key, _, text in dc.seed_verdicts(pkg_rows)}
+    printed = {(L, key.replace("rho_", "")): text for L, key, _, text in recovery.seed_verdicts(pkg_rows)}
     expected = _expected_verdicts(rows)
     assert set(printed) == set(expected)
     for k, words in expected.items():
@@ -164,7 +163,7 @@ def test_no_pick_at_an_edge_unflagged(ref):
     """Every shipped line search (4-point and refined; notebook 05's folder and the fewest-pairs cells): a pick
     that is the smallest or largest β tried is flagged — in the artifact (refined) or by the loader that prints
     the table (4-point) — and a flag is never set on an inside pick."""
-    from gc_helpers.decompression import seed_rows
+    from gc_helpers.recovery import seed_rows
 
     for sub in (None, "refined"):
         if sub and not (FOLDER / sub).is_dir():

@@ -1,11 +1,16 @@
-"""Tests for gc_helpers.decompression (taught in notebooks/05_line_search_decompression.ipynb)."""
+"""Tests for walking along a direction (taught in notebooks/05_line_search_decompression.ipynb): gc_helpers.line_search,
+.recovery, .behaviour_cloning, .iterated_decompression, and gc_research.refined_line_search, .reinforce_baseline."""
 
 import numpy as np
 import pytest
 
-from gc_helpers import decompression as dc
-from gc_helpers import rollouts
+from gc_helpers import behaviour_cloning as cloning
+from gc_helpers import iterated_decompression as iterated
+from gc_helpers import line_search as lsearch
+from gc_helpers import recovery, rollouts
 from gc_helpers.policies import Normalizer, make_policy
+from gc_research import refined_line_search as refined
+from gc_research import reinforce_baseline
 
 ENV = "Ant-v5"
 
@@ -18,12 +23,12 @@ def linear_policy():
 
 
 def test_recovered_fraction():
-    assert dc.recovered_fraction(600.0, 200.0, 1000.0) == pytest.approx(0.5)
-    assert dc.recovered_fraction(200.0, 200.0, 1000.0) == 0.0
+    assert recovery.recovered_fraction(600.0, 200.0, 1000.0) == pytest.approx(0.5)
+    assert recovery.recovered_fraction(200.0, 200.0, 1000.0) == 0.0
     with pytest.raises(ValueError, match="r_last == r_first"):
-        dc.recovered_fraction(1.0, 5.0, 5.0)
+        recovery.recovered_fraction(1.0, 5.0, 5.0)
     with pytest.raises(ValueError, match="finite"):
-        dc.recovered_fraction(np.nan, 0.0, 1.0)
+        recovery.recovered_fraction(np.nan, 0.0, 1.0)
 
 
 @pytest.mark.parametrize(
@@ -37,32 +42,30 @@ def test_recovered_fraction():
 )
 def test_bad_direction(linear_policy, direction, match):
     with pytest.raises(ValueError, match=match):
-        dc.line_search(linear_policy, direction, [0.5], 1.0, ENV, n_episodes=1, horizon=2)
+        lsearch.line_search(linear_policy, direction, [0.5], 1.0, ENV, n_episodes=1, horizon=2)
 
 
 def test_bad_betas_and_scale(linear_policy):
     d = np.ones(linear_policy.n_params)
     with pytest.raises(ValueError, match="betas is empty"):
-        dc.line_search(linear_policy, d, [], 1.0, ENV, n_episodes=1, horizon=2)
+        lsearch.line_search(linear_policy, d, [], 1.0, ENV, n_episodes=1, horizon=2)
     with pytest.raises(ValueError, match="betas has 1 non-finite"):
-        dc.line_search(linear_policy, d, [0.1, np.nan], 1.0, ENV, n_episodes=1, horizon=2)
+        lsearch.line_search(linear_policy, d, [0.1, np.nan], 1.0, ENV, n_episodes=1, horizon=2)
     with pytest.raises(ValueError, match="scale"):
-        dc.line_search(linear_policy, d, [0.1], 0.0, ENV, n_episodes=1, horizon=2)
+        lsearch.line_search(linear_policy, d, [0.1], 0.0, ENV, n_episodes=1, horizon=2)
 
 
 def test_line_search_beta_zero_is_the_start_policy(linear_policy):
     rng = np.random.default_rng(1)
     d = rng.normal(size=linear_policy.n_params)
     before = linear_policy.flat()
-    ls = dc.line_search(linear_policy, d, [0.0, 0.3], 0.5, ENV, n_episodes=3, horizon=30, seed=5, label="t")
+    ls = lsearch.line_search(linear_policy, d, [0.0, 0.3], 0.5, ENV, n_episodes=3, horizon=30, seed=5, label="t")
     base = rollouts.evaluate(ENV, linear_policy.mean_fn(), 3, 30, 5)
     assert ls.returns[0] == base.mean_return
     assert ls.returns[1] != base.mean_return
     assert ls.best_beta in (0.0, 0.3) and len(ls.evaluations) == 2
     # the start policy is not modified by the search
     assert np.array_equal(linear_policy.flat(), before)
-    rows = dc.summarise([ls], r_first=base.mean_return, r_last=base.mean_return + 100)
-    assert rows[0]["label"] == "t" and np.isfinite(rows[0]["recovered"])
 
 
 def test_line_search_moves_along_the_unit_direction(linear_policy):
@@ -78,7 +81,7 @@ def test_line_search_moves_along_the_unit_direction(linear_policy):
 
     rollouts.evaluate, saved = spy, rollouts.evaluate
     try:
-        dc.line_search(linear_policy, d, [1.0], 2.0, ENV, n_episodes=1, horizon=2)
+        lsearch.line_search(linear_policy, d, [1.0], 2.0, ENV, n_episodes=1, horizon=2)
     finally:
         rollouts.evaluate = saved
     moved = linear_policy.with_flat(theta0 + 2.0 * np.eye(linear_policy.n_params)[3])
@@ -86,18 +89,18 @@ def test_line_search_moves_along_the_unit_direction(linear_policy):
 
 
 def test_behaviour_cloning_recovers_a_linear_expert(linear_policy):
-    obs, actions, _ = dc.expert_trajectory(linear_policy, ENV, 80, seed=3)
+    obs, actions, _ = cloning.expert_trajectory(linear_policy, ENV, 80, seed=3)
     student = make_policy("linear", 27, 8, 0.1, linear_policy.normalizer())
-    theta = dc.behaviour_cloning(student, obs, actions, ridge=0.0)
+    theta = cloning.behaviour_cloning(student, obs, actions, ridge=0.0)
     assert np.allclose(theta, linear_policy.flat(), atol=1e-8)
     with pytest.raises(ValueError, match="obs has shape"):
-        dc.behaviour_cloning(student, obs[:-1], actions)
+        cloning.behaviour_cloning(student, obs[:-1], actions)
     with pytest.raises(ValueError, match="NaN"):
-        dc.behaviour_cloning(student, obs, np.full_like(actions, np.nan))
+        cloning.behaviour_cloning(student, obs, np.full_like(actions, np.nan))
 
 
 def test_reinforce_direction_matches_a_direct_sum(linear_policy):
-    g = dc.reinforce_direction(linear_policy, ENV, 25, seed=4)
+    g = reinforce_baseline.reinforce_direction(linear_policy, ENV, 25, seed=4)
     r = rollouts.rollout(rollouts.EnvPool(ENV, 1), linear_policy.mean_fn(), 25, 4, linear_policy.sigma)
     n = int(r.lengths[0])
     direct = np.zeros(linear_policy.n_params)
@@ -119,17 +122,17 @@ def test_iterated_decompression_with_an_exact_projection_converges(linear_policy
         Q, _ = np.linalg.qr(rng.normal(size=(P, 60)))
         return Q @ (Q.T @ target)
 
-    rounds = dc.iterated_decompression(linear_policy, w_last, compress, rounds=4)
+    rounds = iterated.iterated_decompression(linear_policy, w_last, compress, rounds=4)
     residuals = [r.residual for r in rounds]
     assert all(b < a for a, b in zip([1.0] + residuals, residuals))
     null = np.sqrt(60 / P)
     assert 0.5 * null < rounds[0].cosine < 2 * null
     with pytest.raises(ValueError, match="rounds"):
-        dc.iterated_decompression(linear_policy, w_last, compress, rounds=0)
+        iterated.iterated_decompression(linear_policy, w_last, compress, rounds=0)
     with pytest.raises(ValueError, match="zero vector"):
-        dc.iterated_decompression(linear_policy, linear_policy.flat(), compress, rounds=1)
+        iterated.iterated_decompression(linear_policy, linear_policy.flat(), compress, rounds=1)
     with pytest.raises(ValueError, match="compress"):
-        dc.iterated_decompression(linear_policy, w_last, lambda p, t: np.zeros(P), rounds=1)
+        iterated.iterated_decompression(linear_policy, w_last, lambda p, t: np.zeros(P), rounds=1)
 
 
 def test_iterated_decompression_line_search_picks_the_best_beta(linear_policy):
@@ -143,11 +146,11 @@ def test_iterated_decompression_line_search_picks_the_best_beta(linear_policy):
         r = -float(np.linalg.norm(policy.flat() - target_point))
         return rollouts.Evaluation(r, 0.0, 1000.0, 0.0, np.array([r]), np.array([1000]), 0.0, 1000)
 
-    rounds = dc.iterated_decompression(linear_policy, w_last, lambda p, t: t, 1, evaluate=fake_eval,
+    rounds = iterated.iterated_decompression(linear_policy, w_last, lambda p, t: t, 1, evaluate=fake_eval,
                                        betas=[0.25, 0.5, 1.0])
     assert np.allclose(rounds[0].theta, target_point) and rounds[0].residual == pytest.approx(0.5)
     with pytest.raises(ValueError, match="betas needs evaluate"):
-        dc.iterated_decompression(linear_policy, w_last, lambda p, t: t, 1, betas=[0.5])
+        iterated.iterated_decompression(linear_policy, w_last, lambda p, t: t, 1, betas=[0.5])
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -156,30 +159,30 @@ def test_iterated_decompression_line_search_picks_the_best_beta(linear_policy):
 
 def test_theta_at_best_beta_and_scan_line():
     w, d = np.array([1.0, 2.0, 3.0]), np.array([0.0, 3.0, 4.0])
-    np.testing.assert_allclose(dc.theta_at(w, d, 0.5, 10.0), w + 5.0 * d / 5.0)
-    assert dc.best_beta([0.2, 0.4, 0.6], [1.0, 3.0, 3.0]) == 0.4
-    scores = dc.scan_line(w, d, [0.0, 1.0, 2.0], 1.0, lambda theta: -np.sum((theta - [1.0, 2.6, 3.8]) ** 2))
+    np.testing.assert_allclose(lsearch.theta_at(w, d, 0.5, 10.0), w + 5.0 * d / 5.0)
+    assert lsearch.best_beta([0.2, 0.4, 0.6], [1.0, 3.0, 3.0]) == 0.4
+    scores = lsearch.scan_line(w, d, [0.0, 1.0, 2.0], 1.0, lambda theta: -np.sum((theta - [1.0, 2.6, 3.8]) ** 2))
     assert int(np.argmax(scores)) == 1
     with pytest.raises(ValueError, match="scores has 2 entries"):
-        dc.best_beta([0.2, 0.4, 0.6], [1.0, 3.0])
+        lsearch.best_beta([0.2, 0.4, 0.6], [1.0, 3.0])
     with pytest.raises(ValueError, match="direction is the zero vector"):
-        dc.theta_at(w, np.zeros(3), 0.5, 1.0)
+        lsearch.theta_at(w, np.zeros(3), 0.5, 1.0)
     with pytest.raises(ValueError, match="w_first has 1 non-finite"):
-        dc.theta_at([np.inf, 0, 0], d, 0.5, 1.0)
+        lsearch.theta_at([np.inf, 0, 0], d, 0.5, 1.0)
 
 
 def test_bootstrap_recovered():
     rng = np.random.default_rng(1)
     first, last = rng.normal(0, 1, 30), rng.normal(10, 1, 30)
     best = rng.normal(6, 1, 30)
-    frac, low, high = dc.bootstrap_recovered(best, first, last, n_boot=500, seed=0)
-    assert frac == pytest.approx(dc.recovered_fraction(best.mean(), first.mean(), last.mean()))
+    frac, low, high = recovery.bootstrap_recovered(best, first, last, n_boot=500, seed=0)
+    assert frac == pytest.approx(recovery.recovered_fraction(best.mean(), first.mean(), last.mean()))
     assert low < frac < high and high - low < 0.2
-    assert dc.bootstrap_recovered(best, first, last, n_boot=500, seed=0) == (frac, low, high)
+    assert recovery.bootstrap_recovered(best, first, last, n_boot=500, seed=0) == (frac, low, high)
     with pytest.raises(ValueError, match="r_best has 1 non-finite"):
-        dc.bootstrap_recovered(np.r_[best[:-1], np.nan], first, last)
+        recovery.bootstrap_recovered(np.r_[best[:-1], np.nan], first, last)
     with pytest.raises(ValueError, match="level"):
-        dc.bootstrap_recovered(best, first, last, level=1.5)
+        recovery.bootstrap_recovered(best, first, last, level=1.5)
 
 
 # ---- the refined line search (find_optimum, refined_line_search) --------------------------------------------
@@ -192,42 +195,42 @@ def test_find_optimum_refines_inside_the_grid():
         calls.append(b)
         return -(b - 0.3) ** 2
 
-    scores, best, edge = dc.find_optimum(score, grid=(0.05, 0.1, 0.2, 0.45, 0.7, 0.95, 1.3))
+    scores, best, edge = refined.find_optimum(score, grid=(0.05, 0.1, 0.2, 0.45, 0.7, 0.95, 1.3))
     assert edge == "" and best == pytest.approx(0.325)  # midpoint between 0.2 and 0.45, nearer 0.3 than either
     assert sorted(calls) == sorted(scores) and len(calls) == len(set(calls)) == 9  # 7 + 2 midpoints, none twice
 
 
 def test_find_optimum_extends_past_an_edge_and_flags_what_it_cannot_reach():
-    scores, best, edge = dc.find_optimum(lambda b: b, grid=(0.1, 0.5, 1.0), extend=2)  # rising: optimum beyond
+    scores, best, edge = refined.find_optimum(lambda b: b, grid=(0.1, 0.5, 1.0), extend=2)  # rising: optimum beyond
     assert max(scores) == pytest.approx(1.0 * 1.5 * 1.5) and best == max(scores) and edge == "high"
-    scores, best, edge = dc.find_optimum(lambda b: -b, grid=(0.1, 0.5, 1.0), extend=2)
+    scores, best, edge = refined.find_optimum(lambda b: -b, grid=(0.1, 0.5, 1.0), extend=2)
     assert min(scores) == pytest.approx(0.025) and best == min(scores) and edge == "low"
-    scores, best, edge = dc.find_optimum(lambda b: -abs(b - 1.2), grid=(0.1, 0.5, 1.0), extend=2)
+    scores, best, edge = refined.find_optimum(lambda b: -abs(b - 1.2), grid=(0.1, 0.5, 1.0), extend=2)
     assert best == pytest.approx(1.25) and edge == ""  # one extension to 1.5, then refined between 1.0 and 1.5
 
 
 def test_find_optimum_bad_input():
     with pytest.raises(ValueError, match="grid"):
-        dc.find_optimum(lambda b: b, grid=(0.0, 0.5))
+        refined.find_optimum(lambda b: b, grid=(0.0, 0.5))
     with pytest.raises(ValueError, match="score"):
-        dc.find_optimum(lambda b: float("nan"), grid=(0.1, 0.5))
+        refined.find_optimum(lambda b: float("nan"), grid=(0.1, 0.5))
     with pytest.raises(ValueError, match="high_factor"):
-        dc.find_optimum(lambda b: b, grid=(0.1, 0.5), high_factor=0.9)
+        refined.find_optimum(lambda b: b, grid=(0.1, 0.5), high_factor=0.9)
     with pytest.raises(ValueError, match="extend"):
-        dc.find_optimum(lambda b: b, grid=(0.1, 0.5), extend=-1)
+        refined.find_optimum(lambda b: b, grid=(0.1, 0.5), extend=-1)
 
 
 def test_edge_of():
-    assert dc.edge_of([0.2, 0.45, 0.7], 0.2) == "low"
-    assert dc.edge_of([0.2, 0.45, 0.7], 0.7) == "high"
-    assert dc.edge_of([0.2, 0.45, 0.7], 0.45) == ""
+    assert lsearch.edge_of([0.2, 0.45, 0.7], 0.2) == "low"
+    assert lsearch.edge_of([0.2, 0.45, 0.7], 0.7) == "high"
+    assert lsearch.edge_of([0.2, 0.45, 0.7], 0.45) == ""
 
 
 def test_refined_line_search_scores_every_beta_on_the_same_episodes(linear_policy):
     d = np.random.default_rng(2).normal(size=linear_policy.n_params)
-    ls = dc.refined_line_search(linear_policy, d, 0.5, ENV, grid=(0.1, 0.5, 1.0), n_episodes=2, horizon=20, seed=3)
+    ls = refined.refined_line_search(linear_policy, d, 0.5, ENV, grid=(0.1, 0.5, 1.0), n_episodes=2, horizon=20, seed=3)
     assert np.all(np.diff(ls.betas) > 0) and len(ls.betas) >= 3
-    assert ls.edge == dc.edge_of(ls.betas, ls.best_beta)
-    theta = dc.theta_at(linear_policy.flat(), d, float(ls.betas[1]), 0.5)
+    assert ls.edge == lsearch.edge_of(ls.betas, ls.best_beta)
+    theta = lsearch.theta_at(linear_policy.flat(), d, float(ls.betas[1]), 0.5)
     again = rollouts.evaluate(ENV, linear_policy.with_flat(theta).mean_fn(), 2, 20, 3)
     assert ls.returns[1] == again.mean_return  # the same start states for every β, reproducible

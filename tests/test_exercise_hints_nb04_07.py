@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
+from gc_helpers import behaviour_cloning as cloning
 from gc_helpers import compression as C
-from gc_helpers import decompression as D
 from gc_helpers.exercises import core, nb04, nb05, nb06, nb07
 
 
@@ -22,7 +22,7 @@ _POLICY = {}
 def _policy():
     if "p" not in _POLICY:
         _POLICY["p"] = C.run_policy("ant_quad_sgd", 0)
-        obs, act, _ = D.expert_trajectory(C.run_policy("ant_quad_sgd", -1), "Ant-v5", 40, seed=C.STUDY_RESET_SEED)
+        obs, act, _ = cloning.expert_trajectory(C.run_policy("ant_quad_sgd", -1), "Ant-v5", 40, seed=C.STUDY_RESET_SEED)
         _POLICY["expert"] = (obs, act)
     return _POLICY["p"]
 
@@ -36,7 +36,7 @@ def _wrong_boot(r_best, r_first, r_last, n_boot, seed, level):
 CHECKERS = {
     "4.1": (nb04.check_best_alpha, lambda G, w: (G.T @ w, 0.5), nb04.ALPHA_HINTS),
     "4.2": (nb04.check_simulated_null, lambda L, P, n, s: float(np.sqrt(L / P)), nb04.NULL_HINTS),
-    "5.2": (nb05.check_line_search, lambda w, d, b, s, f: float(b[1]), None),
+    "5.2": (nb05.check_pick_beta, lambda w, d, b, s, f: float(b[1]), None),
     "5.3": (nb05.check_bootstrap, _wrong_boot, nb05.BOOT_HINTS),
     "6.1": (nb06.check_clipped_surrogate, lambda r, a, e: (r * a).detach().numpy(), nb06.CLIP_HINTS),
     "6.2": (nb06.check_log_det_tanh, lambda u: torch.log(1 - torch.tanh(u) ** 2).sum(-1), None),

@@ -4,7 +4,8 @@ plausible wrong answers fail naming the case, and bad answers get a message nami
 import numpy as np
 import pytest
 
-from gc_helpers import decompression as dc
+from gc_helpers import line_search as lsearch
+from gc_helpers import recovery
 from gc_helpers.exercises import nb05
 
 
@@ -38,7 +39,7 @@ def _line_skipping(first=True):
     """A search over betas[1:] (or betas[:-1]): it never scores one end of the grid."""
     def fn(w_first, direction, betas, scale, score):
         kept = betas[1:] if first else betas[:-1]
-        scores = [score(dc.theta_at(w_first, direction, b, scale)) for b in kept]
+        scores = [score(lsearch.theta_at(w_first, direction, b, scale)) for b in kept]
         return float(kept[int(np.argmax(scores))])
     return fn
 
@@ -63,14 +64,14 @@ def _boot(joint=False, resample=True):
 
 
 def test_references_pass():
-    assert nb05.check_theta_at(dc.theta_at).passed
-    assert nb05.check_line_search(nb05.reference_line_search).passed
-    assert nb05.check_bootstrap(dc.bootstrap_recovered).passed
+    assert nb05.check_theta_at(lsearch.theta_at).passed
+    assert nb05.check_pick_beta(nb05.reference_pick_beta).passed
+    assert nb05.check_bootstrap(recovery.bootstrap_recovered).passed
 
 
 def test_written_solutions_pass():
     assert nb05.check_theta_at(_theta_by_hand).passed
-    assert nb05.check_line_search(_line()).passed
+    assert nb05.check_pick_beta(_line()).passed
     assert nb05.check_bootstrap(_boot()).passed
 
 
@@ -78,7 +79,7 @@ def test_written_solutions_pass():
 def test_wrong_theta_fails(wrong):
     r = nb05.check_theta_at(wrong)
     assert r.passed is False and "case 'P = 6, β = 0.5, scale 2'" in r.message
-    assert r.fn is dc.theta_at  # later cells fall back to the reference
+    assert r.fn is lsearch.theta_at  # later cells fall back to the reference
 
 
 @pytest.mark.parametrize("wrong, case", [(_line(pick=np.argmin), "P = 5, the peak at β ≈ 0.6, ‖d‖ = 4"),
@@ -86,21 +87,21 @@ def test_wrong_theta_fails(wrong):
                                          (_line(index=True), "P = 5, the peak at β ≈ 0.6, ‖d‖ = 4")],
                          ids=["minimum", "unnormalised d", "index not β"])
 def test_wrong_line_search_fails(wrong, case):
-    r = nb05.check_line_search(wrong)
+    r = nb05.check_pick_beta(wrong)
     assert r.passed is False and f"case '{case}'" in r.message
 
 
 def test_a_search_over_betas_without_the_first_fails():
     """The grid holds β = 0 as its best entry: skipping the first β (betas[1:]) is caught, and so is skipping the
     last (the best β at the grid's far end)."""
-    r = nb05.check_line_search(_line_skipping(first=True))
+    r = nb05.check_pick_beta(_line_skipping(first=True))
     assert r.passed is False and "the best β = 0 (its first entry)" in r.message
-    r = nb05.check_line_search(_line_skipping(first=False))
+    r = nb05.check_pick_beta(_line_skipping(first=False))
     assert r.passed is False and "the best β is its last entry" in r.message
 
 
 def test_the_line_search_cases_hold_beta_zero_and_both_ends():
-    best = [nb05.reference_line_search(*c.args) for c in nb05._line_cases()]
+    best = [nb05.reference_pick_beta(*c.args) for c in nb05._line_cases()]
     grids = [c.args[2] for c in nb05._line_cases()]
     assert any(0.0 in g for g in grids)
     assert any(b == g[0] == 0.0 for b, g in zip(best, grids)) and any(b == g[-1] for b, g in zip(best, grids))
@@ -137,17 +138,17 @@ def test_any_correct_order_of_draws_passes_and_is_used_later():
 def test_wrong_bootstrap_fails(wrong):
     r = nb05.check_bootstrap(wrong)
     assert r.passed is False and "case '" in r.message and nb05.BOOT_EXERCISE in r.message
-    assert r.fn is dc.bootstrap_recovered
+    assert r.fn is recovery.bootstrap_recovered
 
 
 def test_a_wrong_fraction_fails_even_with_the_right_interval():
     def wrong_fraction(*args):
-        frac, low, high = dc.bootstrap_recovered(*args)
+        frac, low, high = recovery.bootstrap_recovered(*args)
         return frac * 1.01, low, high
     assert nb05.check_bootstrap(wrong_fraction).passed is False
 
 
-@pytest.mark.parametrize("checker", [nb05.check_theta_at, nb05.check_line_search, nb05.check_bootstrap])
+@pytest.mark.parametrize("checker", [nb05.check_theta_at, nb05.check_pick_beta, nb05.check_bootstrap])
 def test_bad_answers_name_the_exercise(checker):
     not_a_function = checker(42)
     assert not_a_function.passed is False and "Exercise 5." in not_a_function.message

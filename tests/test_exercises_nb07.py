@@ -5,8 +5,8 @@ name), and bad answers get a message naming the exercise."""
 import numpy as np
 import pytest
 
+from gc_helpers import behaviour_cloning as cloning
 from gc_helpers import compression as C
-from gc_helpers import decompression as D
 from gc_helpers import fewest_pairs as F
 from gc_helpers.exercises import nb07
 
@@ -23,7 +23,7 @@ def policy():
 
 @pytest.fixture(scope="module")
 def expert(policy):
-    obs, act, _ = D.expert_trajectory(C.run_policy("ant_quad_sgd", -1), "Ant-v5", 40, seed=C.STUDY_RESET_SEED)
+    obs, act, _ = cloning.expert_trajectory(C.run_policy("ant_quad_sgd", -1), "Ant-v5", 40, seed=C.STUDY_RESET_SEED)
     return obs, act
 
 

@@ -4,8 +4,8 @@
 import numpy as np
 import pytest
 
+from gc_helpers import behaviour_cloning as cloning
 from gc_helpers import compression as C
-from gc_helpers import decompression as D
 from gc_helpers import envs
 from gc_helpers import fewest_pairs as F
 from gc_helpers import fewest_pairs_table as T
@@ -53,7 +53,7 @@ def test_kernel_mean_is_the_policy_mean():
 
 
 def test_greedy_subset_matches_behaviour_cloning_on_the_subset():
-    """The greedy pick's residuals are those of decompression.behaviour_cloning fitted on the chosen states, and
+    """The greedy pick's residuals are those of behaviour_cloning.behaviour_cloning fitted on the chosen states, and
     its first pick is the best single state by brute force."""
     rng = np.random.default_rng(2)
     pol = make_policy("quadratic", 4, 2, 0.1)
@@ -63,7 +63,7 @@ def test_greedy_subset_matches_behaviour_cloning_on_the_subset():
     phi = pol.features(obs).numpy()
 
     def error(sub, L):
-        W = D.behaviour_cloning(pol, obs[sub], acts[sub], ridge=1e-3 * L / len(sub)).reshape(2, -1)
+        W = cloning.behaviour_cloning(pol, obs[sub], acts[sub], ridge=1e-3 * L / len(sub)).reshape(2, -1)
         return np.sum((phi @ W.T - acts) ** 2)
 
     brute = [error([j], 5) for j in range(40)]

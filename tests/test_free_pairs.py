@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gc_helpers import behaviour_cloning as cloning
 from gc_helpers import compression as C
-from gc_helpers import decompression as D
 from gc_helpers import envs
 from gc_helpers import free_pairs as FP
 from gc_helpers import ladder_search as S
@@ -143,7 +143,7 @@ def test_bc_kernel_form_equals_the_direct_solve(first, L, ridge):
     obs = rng.normal(first.obs_mean.numpy(), first.obs_std.numpy(), (L, 27))
     act = rng.uniform(-1, 1, (L, 8))
     by_kernel = FP.kernel_direction(first, obs, FP.bc_coefficients(first, obs, act, ridge))
-    direct = D.behaviour_cloning(first, obs, act, ridge=ridge)
+    direct = cloning.behaviour_cloning(first, obs, act, ridge=ridge)
     assert np.allclose(by_kernel, direct, rtol=1e-6, atol=1e-8 * np.abs(direct).max())
 
 

@@ -4,8 +4,9 @@ and a line search on it, with the task taken from the run; a policy knows its ta
 import numpy as np
 import pytest
 
+from gc_helpers import behaviour_cloning as cloning
 from gc_helpers import compression as C
-from gc_helpers import decompression as dc
+from gc_helpers import line_search as lsearch
 from gc_helpers import policies
 from gc_helpers.compression import cem
 from gc_helpers.training import TrainConfig, save_run, train_reinforce
@@ -26,9 +27,9 @@ def test_recommended_search_and_line_search_on_hopper(hopper_run):
     G = res.grads(policy)
     assert C.best_alpha_exact(G, target.vector).cosine == pytest.approx(res.cosine, abs=1e-9)
     scale = float(np.linalg.norm(target.vector))
-    ls = dc.line_search(policy, res.direction, [0.5, 1.0], scale, n_episodes=2, horizon=20)
+    ls = lsearch.line_search(policy, res.direction, [0.5, 1.0], scale, n_episodes=2, horizon=20)
     assert ls.returns.shape == (2,) and np.all(np.isfinite(ls.returns))
-    np.testing.assert_array_equal(ls.best_theta, dc.theta_at(policy.flat(), res.direction, ls.best_beta, scale))
+    np.testing.assert_array_equal(ls.best_theta, lsearch.theta_at(policy.flat(), res.direction, ls.best_beta, scale))
 
 
 def test_a_mismatched_task_names_env_id(hopper_run):
@@ -38,11 +39,11 @@ def test_a_mismatched_task_names_env_id(hopper_run):
     with pytest.raises(ValueError, match=wrong):
         C.search(policy, target, max_length=5, env_id="Ant-v5", **C.RECOMMENDED)
     with pytest.raises(ValueError, match=wrong):
-        dc.line_search(policy, target.vector, [0.5], 1.0, "Ant-v5", n_episodes=1, horizon=2)
+        lsearch.line_search(policy, target.vector, [0.5], 1.0, "Ant-v5", n_episodes=1, horizon=2)
     with pytest.raises(ValueError, match=wrong):
         cem.cem_sequence(policy, target, 3, 0.5, env_id="Ant-v5")
     with pytest.raises(ValueError, match=wrong):
-        dc.expert_trajectory(policy, "Ant-v5", 5)
+        cloning.expert_trajectory(policy, "Ant-v5", 5)
     anonymous = policies.make_policy("quadratic", 11, 3, 0.1)  # knows no task: the study's Ant-v5 is assumed
     with pytest.raises(ValueError, match="env_id='Ant-v5' has obs_dim=27.*expects obs_dim=11"):
         C.chunk_search(anonymous, target, max_length=5)

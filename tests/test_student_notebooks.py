@@ -66,7 +66,7 @@ WRONG = {  # function -> a wrong body (the mistake it makes, and the checker tes
     # notebook 05 (tests/test_exercises_nb05.py; the line search is the betas[1:])
     "theta_at": "return np.asarray(w_first, dtype=float) + beta * scale * np.asarray(direction, dtype=float)"
                 "  # d not normalised",
-    "line_search": "scores = [score(theta_at(w_first, direction, b, scale)) for b in betas[1:]]  # skips the first β\n"
+    "pick_beta": "scores = [score(theta_at(w_first, direction, b, scale)) for b in betas[1:]]  # skips the first β\n"
                    "return float(betas[1:][int(np.argmax(scores))])",
     "bootstrap_recovered": "rng = np.random.default_rng(seed)  # R(w_first) not subtracted\n"
                            "m = [r[rng.integers(0, r.size, (n_boot, r.size))].mean(axis=1) for r in (r_best, r_last)]\n"

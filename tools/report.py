@@ -195,7 +195,7 @@ REFINED_GRID = (0.05, 0.1, 0.2, 0.45, 0.7, 0.95, 1.3)  # read from the artifacts
 def decompression_seeds_table(run: str = "ant_quad_sgd") -> list[str]:
     """Decompression that measures learning (notebooks/05_line_search_decompression.ipynb, §4): β picked on some
     episodes, reported on fresh ones; fresh-seed denominators; recovered fractions with 90 % bootstrap intervals."""
-    from gc_helpers.decompression import refined_complete, seed_rows, seed_verdicts
+    from gc_helpers.recovery import refined_complete, seed_rows, seed_verdicts
 
     folder = data_dir() / "decompressed_seeds" / run
     if not (folder / "reference" / "meta.json").is_file():

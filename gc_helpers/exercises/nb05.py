@@ -2,8 +2,10 @@
 that picks β by a score (§2), and a bootstrap interval for the recovered fraction, derived from "the three samples
 are independent" (§3).
 
-The references are the package's own short functions: ``decompression.theta_at``, ``decompression.scan_line``
-with ``decompression.best_beta``, and ``decompression.bootstrap_recovered``. Cases are random inputs drawn from
+The references are the package's own short functions: ``line_search.theta_at``, ``line_search.scan_line``
+with ``line_search.best_beta``, and ``recovery.bootstrap_recovered``. The student's line search is called
+``pick_beta`` (it returns β), so that it does not shadow the package's ``line_search`` (which returns a
+``LineSearch``). Cases are random inputs drawn from
 fixed seeds; the line search's grids hold β = 0 and put the best β at either end. The bootstrap is checked
 statistically (the fraction exactly, the interval within its Monte-Carlo error of a long reference run), so any
 correct order of random draws passes. Hints are graduated and never show code.
@@ -34,15 +36,15 @@ def _theta_cases():
 
 
 def check_theta_at(fn):
-    """Check ``fn(w_first, direction, beta, scale) -> θ`` against ``decompression.theta_at`` (notebook 05, §1)."""
-    from .. import decompression as dc
+    """Check ``fn(w_first, direction, beta, scale) -> θ`` against ``line_search.theta_at`` (notebook 05, §1)."""
+    from .. import line_search as lsearch
 
     hint = ["β must mean the same step for every direction, whatever length α gave d: what do you do to d first?",
             "θ(β) = w_first + β · scale · d / ‖d‖: divide the direction by its Euclidean norm, then step β · scale "
             "along it."]
     slips = [("β was applied to d itself; d must be divided by its length first",
               lambda w, d, b, s: np.asarray(w, float) + b * s * np.asarray(d, float))]
-    return check(THETA_EXERCISE, fn, dc.theta_at, _theta_cases(), hint=hint, slips=slips)
+    return check(THETA_EXERCISE, fn, lsearch.theta_at, _theta_cases(), hint=hint, slips=slips)
 
 
 def _bowl(center, width):
@@ -70,22 +72,22 @@ def _line_cases():
     return cases
 
 
-def reference_line_search(w_first, direction, betas, scale, score) -> float:
+def reference_pick_beta(w_first, direction, betas, scale, score) -> float:
     """The best β: ``best_beta(betas, scan_line(w_first, direction, betas, scale, score))``."""
-    from .. import decompression as dc
+    from .. import line_search as lsearch
 
-    return dc.best_beta(betas, dc.scan_line(w_first, direction, betas, scale, score))
+    return lsearch.best_beta(betas, lsearch.scan_line(w_first, direction, betas, scale, score))
 
 
-def check_line_search(fn):
-    """Check ``fn(w_first, direction, betas, scale, score) -> best β`` against the package's line search
-    (``decompression.scan_line`` then ``decompression.best_beta``; notebook 05, §2)."""
+def check_pick_beta(fn):
+    """Check the student's line search ``fn(w_first, direction, betas, scale, score) -> best β`` against the
+    package's (``line_search.scan_line`` then ``line_search.best_beta``; notebook 05, §2)."""
     hint = ["Every β of the grid is a candidate, the first (often β = 0, the untrained weights) and the last "
             "included: score each candidate point θ(β) once.",
             "The score is a return: more is better. Return the β itself (a value of the grid), not its position "
             "in the grid.",
             "Candidate points are θ(β) = w_first + β · scale · d / ‖d‖, the function of Exercise 5.1."]
-    return check(LINE_EXERCISE, fn, reference_line_search, _line_cases(), hint=hint)
+    return check(LINE_EXERCISE, fn, reference_pick_beta, _line_cases(), hint=hint)
 
 
 N_BOOT = 4000  # resamples per check: the interval's Monte-Carlo error is then about 1 % of its width
@@ -119,7 +121,7 @@ def _within_error(fn):
     """fn with each end of its interval replaced by the reference's when it lies within the Monte-Carlo error
     (``INTERVAL_TOL`` of the reference width), so that any correct order of random draws passes the exact
     comparison while a wrong interval is shown as the student's own numbers."""
-    from .. import decompression as dc
+    from ..recovery import bootstrap_recovered
 
     def run(r_best, r_first, r_last, n_boot, seed, level):
         got = fn(r_best, r_first, r_last, n_boot, seed, level)
@@ -127,7 +129,7 @@ def _within_error(fn):
             frac, low, high = (float(x) for x in got)
         except (TypeError, ValueError):
             return got
-        _, ref_low, ref_high = dc.bootstrap_recovered(r_best, r_first, r_last, REFERENCE_BOOT, seed, level)
+        _, ref_low, ref_high = bootstrap_recovered(r_best, r_first, r_last, REFERENCE_BOOT, seed, level)
         tol = INTERVAL_TOL * (ref_high - ref_low)
         low = ref_low if abs(low - ref_low) <= tol else low
         high = ref_high if abs(high - ref_high) <= tol else high
@@ -136,22 +138,22 @@ def _within_error(fn):
 
 
 def reference_bootstrap(r_best, r_first, r_last, n_boot, seed, level):
-    """The fraction of the means and the interval of ``decompression.bootstrap_recovered`` with many resamples."""
-    from .. import decompression as dc
+    """The fraction of the means and the interval of ``recovery.bootstrap_recovered`` with many resamples."""
+    from ..recovery import bootstrap_recovered
 
-    return dc.bootstrap_recovered(r_best, r_first, r_last, REFERENCE_BOOT, seed, level)
+    return bootstrap_recovered(r_best, r_first, r_last, REFERENCE_BOOT, seed, level)
 
 
 def check_bootstrap(fn):
     """Check ``fn(r_best, r_first, r_last, n_boot, seed, level) -> (fraction, low, high)``: the fraction exactly,
-    each end of the interval within ``INTERVAL_TOL`` of its width from ``decompression.bootstrap_recovered`` run
+    each end of the interval within ``INTERVAL_TOL`` of its width from ``recovery.bootstrap_recovered`` run
     with ``REFERENCE_BOOT`` resamples (notebook 05, §3). Later cells get ``fn`` itself if it passed."""
     from dataclasses import replace
 
-    from .. import decompression as dc
+    from ..recovery import bootstrap_recovered
 
     if not callable(fn):
-        return check(BOOT_EXERCISE, fn, dc.bootstrap_recovered, _boot_cases(), hint=BOOT_HINTS)
+        return check(BOOT_EXERCISE, fn, bootstrap_recovered, _boot_cases(), hint=BOOT_HINTS)
     result = check(BOOT_EXERCISE, _within_error(fn), reference_bootstrap, _boot_cases(), hint=BOOT_HINTS,
                    rtol=1e-9, atol=1e-9)
-    return replace(result, fn=fn if result.passed else dc.bootstrap_recovered)
+    return replace(result, fn=fn if result.passed else bootstrap_recovered)

@@ -3,7 +3,7 @@ and behaviour cloning's mean action without building W, derived from "BC is ridg
 (§8, Exercise 8.2).
 
 The references are the package's own functions: ``fewest_pairs.kernel_direction`` and the mean of the policy
-``decompression.behaviour_cloning`` fits. Cases use the notebook's own policy (support states drawn around its
+``behaviour_cloning.behaviour_cloning`` fits. Cases use the notebook's own policy (support states drawn around its
 observation normaliser, or the expert's pairs). Hints are graduated and never show code.
 """
 
@@ -51,10 +51,10 @@ def check_kernel_direction(fn, policy):
 
 
 def reference_bc_mean(policy, support_obs, support_actions, ridge, obs):
-    """The mean actions at ``obs`` of the policy ``decompression.behaviour_cloning`` fits on the support pairs."""
-    from .. import decompression
+    """The mean actions at ``obs`` of the policy ``behaviour_cloning.behaviour_cloning`` fits on the support pairs."""
+    from ..behaviour_cloning import behaviour_cloning
 
-    W = decompression.behaviour_cloning(policy, support_obs, support_actions, ridge=ridge)
+    W = behaviour_cloning(policy, support_obs, support_actions, ridge=ridge)
     return policy.with_flat(W).mean_fn()(obs)
 
 

@@ -35,7 +35,7 @@ def check_bc_coefficients(fn):
     hint = ["Start from W = Aᵀ Φ (ΦᵀΦ + λI)⁻¹ (ridge regression on the features) and move Φ through the inverse: "
             "which L × L matrix appears?",
             "Φᵀ(ΦΦᵀ + λI) = (ΦᵀΦ + λI)Φᵀ, so W = Cᵀ Φ with C = (K + λI)⁻¹ A, K = ΦΦᵀ and λ = ridge · L (the ridge is "
-            "per pair, as in decompression.behaviour_cloning)."]
+            "per pair, as in gc_helpers.behaviour_cloning)."]
     slips = [("the ridge was not multiplied by L (λ = ridge · L, one ridge per pair)",
               lambda phi, a, r: np.linalg.solve(phi @ phi.T + r * np.eye(len(phi)), a)),
              ("these are the feature-space weights Wᵀ (F × 8), not the L coefficients",
