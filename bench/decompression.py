@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -53,7 +54,6 @@ from gc_research import refined_line_search as refined  # noqa: E402
 
 KIND = "decompressed_seed"
 LENGTHS = (50, 100, 200, 490)
-SEARCH_LENGTHS = LENGTHS  # a full-horizon search runs to 490 whatever --lengths asks (a shorter run reuses its prefix)
 BETAS = (0.2, 0.45, 0.7, 0.95)
 REFINED_GRID = refined.REFINED_GRID
 HORIZON = 1000
@@ -86,10 +86,10 @@ def check_enough_episodes(n: int, needed: int, name: str = "last_episodes") -> i
     return int(n)
 
 
-def episode_stats(policy, n: int, seed: int) -> dict:
+def episode_stats(policy, n: int, seed: int, horizon: int = HORIZON) -> dict:
     """Per-episode return, length, forward velocity (m/s), alive bonus and return − alive bonus of ``policy``'s mean
-    action on ``n`` episodes (env i starts from reset seed ``seed + i``)."""
-    r = rollouts.rollout(rollouts.EnvPool(policy.env_id, n), policy.mean_fn(), HORIZON, seed, 0.0)
+    action on ``n`` episodes of ``horizon`` steps (env i starts from reset seed ``seed + i``)."""
+    r = rollouts.rollout(rollouts.EnvPool(policy.env_id, n), policy.mean_fn(), horizon, seed, 0.0)
     healthy_reward = envs.reward_weights(policy.env_id).healthy
     alive = healthy_reward * (r.lengths - r.terminated)  # +1 per step that ends healthy (the last falls)
     return {"returns": r.returns, "lengths": r.lengths.astype(float), "alive": alive.astype(float),
@@ -110,7 +110,8 @@ def _save_reference(path: Path, f: dict, p: dict, meta: dict) -> None:
     store.save(path, KIND, arrays, {**meta, "gap": gap, "gap_stderr": se})
 
 
-def reference(run: str, folder: Path, precision: float, pilot: int, n_first: int, n_last: int | None) -> Path:
+def reference(run: str, folder: Path, precision: float, pilot: int, n_first: int, n_last: int | None,
+              horizon: int = HORIZON) -> Path:
     """R(w_first) and R(w_last) on fresh episode seeds until the gap's standard error is ≤ ``precision`` of it.
 
     Resumable and extendable: a stored reference at a looser precision is topped up with more w_last episodes
@@ -132,10 +133,10 @@ def reference(run: str, folder: Path, precision: float, pilot: int, n_first: int
               f"{precision:.0%}", flush=True)
     else:
         first = C.run_policy(run, 0)
-        f = episode_stats(first, n_first, REFERENCE_SEED)
-        p = episode_stats(last, pilot, REFERENCE_SEED + 10_000)
+        f = episode_stats(first, n_first, REFERENCE_SEED, horizon)
+        p = episode_stats(last, pilot, REFERENCE_SEED + 10_000, horizon)
         spent = 0.0
-        meta = {"env_id": first.env_id, "run": run, "horizon": HORIZON, "noise_std": 0.0, "pilot_episodes": pilot,
+        meta = {"env_id": first.env_id, "run": run, "horizon": horizon, "noise_std": 0.0, "pilot_episodes": pilot,
                 "first_seed": REFERENCE_SEED, "last_seed": REFERENCE_SEED + 10_000, "command": "bench/decompression.py"}
     while True:
         gap, se = _gap(f, p)
@@ -148,7 +149,8 @@ def reference(run: str, folder: Path, precision: float, pilot: int, n_first: int
         _save_reference(path, f, p, meta)  # every chunk is kept: an interrupted top-up resumes from here
         if len(p["returns"]) >= n:
             break
-        more = episode_stats(last, min(CHUNK, n - len(p["returns"])), REFERENCE_SEED + 10_000 + len(p["returns"]))
+        more = episode_stats(last, min(CHUNK, n - len(p["returns"])), REFERENCE_SEED + 10_000 + len(p["returns"]),
+                             horizon)
         p = {k: np.concatenate([p[k], more[k]]) for k in p}
         print(f"    w_last: {len(p['returns'])}/{n} episodes (needed now {needed}), R = {p['returns'].mean():.0f}, "
               f"{(time.perf_counter() - t0) / 60:.1f} min", flush=True)
@@ -157,18 +159,19 @@ def reference(run: str, folder: Path, precision: float, pilot: int, n_first: int
     return path
 
 
-def compressed_search(run: str, seed: int, folder: Path) -> dict:
-    """The RECOMMENDED search of the run's weight change with search seed ``seed`` (stored: actions and states)."""
+def compressed_search(run: str, seed: int, folder: Path, search_lengths=LENGTHS) -> dict:
+    """The RECOMMENDED search of the run's weight change with search seed ``seed``, its curve recorded at
+    ``search_lengths`` and run to the longest (stored: actions and states)."""
     path = folder / f"search_s{seed}"
     if not (path / "meta.json").is_file():
         first = C.run_policy(run, 0)
         t0 = time.perf_counter()
-        res = C.search(first, C.weight_change_target(run), max_length=max(SEARCH_LENGTHS), seed=seed,
-                       lengths=list(SEARCH_LENGTHS), **C.RECOMMENDED)
+        res = C.search(first, C.weight_change_target(run), max_length=max(search_lengths), seed=seed,
+                       lengths=list(search_lengths), **C.RECOMMENDED)
         meta = {"env_id": first.env_id, "run": run, "seed": seed, "reset_seed": RESET_SEED,
                 "settings": dict(C.RECOMMENDED), "wall_time": time.perf_counter() - t0,
                 "command": "bench/decompression.py"}
-        L = max(SEARCH_LENGTHS)
+        L = max(search_lengths)
         store.save(path, KIND, {"actions": res.actions[0, :L], "obs": res.obs[0, :L + 1], "lengths": res.lengths,
                                 "cosine": res.curve, "env_steps": np.asarray(res.env_steps)}, meta)
         print(f"  search_s{seed}: " + ", ".join(f"L={a} {c:.3f}" for a, c in zip(res.lengths, res.curve))
@@ -176,9 +179,11 @@ def compressed_search(run: str, seed: int, folder: Path) -> dict:
     return store.load(path, KIND)
 
 
-def directions(run: str, seeds: list[int], folder: Path, bc_seeds: list[int] | None = None):
-    """(name, info, direction builder) in the order they are run: the L = 490 row first, then shorter L; with
-    ``bc_seeds`` (the refined table) BC on each expert episode 42 + s, named bc_L<L>_s<s>, after the rest."""
+def directions(run: str, seeds: list[int], folder: Path, bc_seeds: list[int] | None = None, lengths=LENGTHS,
+               search_lengths=LENGTHS):
+    """(name, info, direction builder) in the order they are run: the longest of ``lengths`` first, then shorter
+    L; with ``bc_seeds`` (the refined table) BC on each expert episode 42 + s, named bc_L<L>_s<s>, after the rest.
+    The compressed directions are prefixes of searches run to max(``search_lengths``)."""
     first, last = C.run_policy(run, 0), C.run_policy(run, -1)
     dw = C.weight_change_target(run).vector
 
@@ -187,7 +192,7 @@ def directions(run: str, seeds: list[int], folder: Path, bc_seeds: list[int] | N
         return fit.direction
 
     def compressed(L, s):
-        art = compressed_search(run, s, folder)
+        art = compressed_search(run, s, folder, search_lengths)
         return prefix(art["obs"], art["actions"], L)
 
     def bc(L, s=0):
@@ -201,35 +206,36 @@ def directions(run: str, seeds: list[int], folder: Path, bc_seeds: list[int] | N
         return prefix(rep.obs[0], acts[0], n)
 
     yield "exact", {"direction": "exact", "L": 0, "search_seed": -1}, lambda: dw
-    for L in sorted(LENGTHS, reverse=True):
+    for L in sorted(lengths, reverse=True):
         yield f"bc_L{L}", {"direction": "bc", "L": L, "search_seed": -1}, lambda L=L: bc(L)
         for s in seeds:
             yield (f"compressed_L{L}_s{s}", {"direction": "compressed", "L": L, "search_seed": s},
                    lambda L=L, s=s: compressed(L, s))
-        if L == max(LENGTHS):
+        if L == max(lengths):
             yield (f"random_L{L}_s0", {"direction": "random", "L": L, "search_seed": 0},
                    lambda L=L: random_actions(L, 0))
     for s in bc_seeds or []:
-        for L in sorted(LENGTHS, reverse=True):
+        for L in sorted(lengths, reverse=True):
             if s == 0:
                 continue
             yield (f"bc_L{L}_s{s}", {"direction": "bc", "L": L, "search_seed": s, "expert_reset_seed": RESET_SEED + s},
                    lambda L=L, s=s: bc(L, s))
 
 
-def _old_fresh(folder: Path, name: str, beta: float, n_fresh: int) -> dict | None:
+def _old_fresh(folder: Path, name: str, beta: float, n_fresh: int, horizon: int) -> dict | None:
     """The 4-point run's fresh evaluation of ``name`` if it picked the same β (same θ, same fresh seeds)."""
     old = folder / (name[: -len("_s0")] if name.startswith("bc_L") and name.endswith("_s0") else name)
     if not (old / "meta.json").is_file():
         return None
     a = store.load(old, KIND)
     if (abs(a.meta["best_beta"] - beta) > 1e-9 or a.meta["fresh_seed"] != FRESH_SEED
-            or a.meta["fresh_episodes"] != n_fresh or a.meta["horizon"] != HORIZON):
+            or a.meta["fresh_episodes"] != n_fresh or a.meta["horizon"] != horizon):
         return None
     return {k[len("fresh_"):]: a[k] for k in a.arrays if k.startswith("fresh_")}
 
 
-def decompress_refined(run: str, name: str, info: dict, build, folder: Path, n_select: int, n_fresh: int) -> Path:
+def decompress_refined(run: str, name: str, info: dict, build, folder: Path, n_select: int, n_fresh: int,
+                       horizon: int = HORIZON) -> Path:
     """One direction walked by ``gc_research.refined_line_search``, saved under ``folder/refined/name``."""
     path = folder / "refined" / name
     if (path / "meta.json").is_file():
@@ -243,18 +249,19 @@ def decompress_refined(run: str, name: str, info: dict, build, folder: Path, n_s
     scale = float(np.linalg.norm(dw))
     t0 = time.perf_counter()
     d = build()
-    ls = refined.refined_line_search(first, d, scale, first.env_id, REFINED_GRID, n_select, HORIZON, SELECT_SEED, name)
+    ls = refined.refined_line_search(first, d, scale, first.env_id, REFINED_GRID, n_select, horizon, SELECT_SEED, name)
     beta = ls.best_beta
-    fresh = _old_fresh(folder, name, beta, n_fresh)
+    fresh = _old_fresh(folder, name, beta, n_fresh, horizon)
     reused = fresh is not None
     if not reused:
-        fresh = episode_stats(first.with_flat(lsearch.theta_at(first.flat(), d, beta, scale)), n_fresh, FRESH_SEED)
+        fresh = episode_stats(first.with_flat(lsearch.theta_at(first.flat(), d, beta, scale)), n_fresh, FRESH_SEED,
+                              horizon)
     select_steps = int(sum(int(np.sum(e.lengths)) for e in ls.evaluations))
     arrays = {"betas": ls.betas, "select_returns": ls.returns, "select_stderrs": ls.stderrs,
               "select_lengths": np.array([e.mean_length for e in ls.evaluations]),
               "select_velocities": np.array([e.mean_forward_velocity for e in ls.evaluations]),
               **{f"fresh_{k}": v for k, v in fresh.items()}}
-    meta = {"env_id": first.env_id, "run": run, "horizon": HORIZON, "noise_std": 0.0, **info,
+    meta = {"env_id": first.env_id, "run": run, "horizon": horizon, "noise_std": 0.0, **info,
             "cosine": float(C.cosine(d, dw)), "norm": float(np.linalg.norm(d)), "scale": scale,
             "best_beta": beta, "edge": ls.edge, "line_search": "refined", "grid": list(REFINED_GRID),
             "select_seed": SELECT_SEED, "select_episodes": n_select, "select_env_steps": select_steps,
@@ -268,7 +275,8 @@ def decompress_refined(run: str, name: str, info: dict, build, folder: Path, n_s
     return path
 
 
-def decompress_one(run: str, name: str, info: dict, build, folder: Path, n_select: int, n_fresh: int) -> Path:
+def decompress_one(run: str, name: str, info: dict, build, folder: Path, n_select: int, n_fresh: int,
+                   horizon: int = HORIZON, betas=BETAS) -> Path:
     path = folder / name
     if (path / "meta.json").is_file():
         print(f"  {name}: done already, skipped", flush=True)
@@ -278,14 +286,15 @@ def decompress_one(run: str, name: str, info: dict, build, folder: Path, n_selec
     scale = float(np.linalg.norm(dw))
     t0 = time.perf_counter()
     d = build()
-    ls = lsearch.line_search(first, d, np.array(BETAS), scale, first.env_id, n_episodes=n_select, horizon=HORIZON,
-                        seed=SELECT_SEED, label=name)
+    ls = lsearch.line_search(first, d, np.array(betas), scale, first.env_id, n_episodes=n_select, horizon=horizon,
+                             seed=SELECT_SEED, label=name)
     beta = lsearch.best_beta(ls.betas, ls.returns)
-    fresh = episode_stats(first.with_flat(lsearch.theta_at(first.flat(), d, beta, scale)), n_fresh, FRESH_SEED)
+    fresh = episode_stats(first.with_flat(lsearch.theta_at(first.flat(), d, beta, scale)), n_fresh, FRESH_SEED,
+                          horizon)
     arrays = {"betas": ls.betas, "select_returns": ls.returns, "select_stderrs": ls.stderrs,
               "select_lengths": np.array([e.mean_length for e in ls.evaluations]),
               **{f"fresh_{k}": v for k, v in fresh.items()}}
-    meta = {"env_id": first.env_id, "run": run, "horizon": HORIZON, "noise_std": 0.0, **info,
+    meta = {"env_id": first.env_id, "run": run, "horizon": horizon, "noise_std": 0.0, **info,
             "cosine": float(C.cosine(d, dw)), "norm": float(np.linalg.norm(d)), "scale": scale,
             "best_beta": beta, "select_seed": SELECT_SEED, "select_episodes": n_select, "fresh_seed": FRESH_SEED,
             "fresh_episodes": n_fresh, "wall_time": time.perf_counter() - t0, "command": "bench/decompression.py"}
@@ -297,7 +306,6 @@ def decompress_one(run: str, name: str, info: dict, build, folder: Path, n_selec
 
 
 def main(argv=None) -> int:
-    global HORIZON, LENGTHS, BETAS, SEARCH_LENGTHS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", default="ant_quad_sgd")
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="search seeds (as bench/spread.py)")
@@ -322,23 +330,26 @@ def main(argv=None) -> int:
         seeds = check_seeds(args.seeds, "seeds")
     except ValueError as e:
         ap.error(str(e))
-    HORIZON, LENGTHS, BETAS = args.horizon, tuple(sorted(set(args.lengths))), tuple(args.betas)
-    if HORIZON < 1000:  # a preview (the fast preset): search only to the lengths asked
-        SEARCH_LENGTHS = LENGTHS
+    horizon, lengths, betas = args.horizon, tuple(sorted(set(args.lengths))), tuple(args.betas)
+    # a full-horizon search runs to 490 whatever --lengths asks (a shorter run reuses its prefix); a preview (the
+    # fast preset) searches only to the lengths asked
+    search_lengths = lengths if horizon < 1000 else LENGTHS
     if args.select_episodes is None:
         args.select_episodes = refined.SELECT_EPISODES if args.refined else 4
     if args.fresh_episodes < 2 or args.select_episodes < 1:
         ap.error("--fresh-episodes must be ≥ 2 (≥ 20 for shipped results) and --select-episodes ≥ 1")
     folder = Path(args.out) if args.out else data_dir() / "decompressed_seeds" / args.run
-    print(f"{args.run}: search seeds {seeds}, β grid {REFINED_GRID if args.refined else BETAS}"
+    print(f"{args.run}: search seeds {seeds}, β grid {REFINED_GRID if args.refined else betas}"
           f"{' refined' if args.refined else ''}, {args.select_episodes} selection + "
-          f"{args.fresh_episodes} fresh episodes × {HORIZON} steps per direction → {folder}", flush=True)
+          f"{args.fresh_episodes} fresh episodes × {horizon} steps per direction → {folder}", flush=True)
     t0 = time.perf_counter()
     if args.only != "directions":
-        reference(args.run, folder, args.precision, args.pilot_episodes, args.first_episodes, args.last_episodes)
-    todo = list(directions(args.run, seeds, folder, args.bc_seeds if args.refined else None)) \
-        if args.only != "reference" else []
-    one = decompress_refined if args.refined else decompress_one
+        reference(args.run, folder, args.precision, args.pilot_episodes, args.first_episodes, args.last_episodes,
+                  horizon)
+    todo = list(directions(args.run, seeds, folder, args.bc_seeds if args.refined else None, lengths,
+                           search_lengths)) if args.only != "reference" else []
+    one = partial(decompress_refined, horizon=horizon) if args.refined else partial(decompress_one, horizon=horizon,
+                                                                                      betas=betas)
     for i, (name, info, build) in (reversed if args.reverse else iter)(list(enumerate(todo, 1))):
         if args.refined and name.startswith("bc_L") and "_s" not in name:
             name, info = f"{name}_s0", {**info, "search_seed": 0, "expert_reset_seed": RESET_SEED}

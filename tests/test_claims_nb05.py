@@ -246,7 +246,8 @@ def test_reference_tops_up_a_looser_one_and_resumes(tmp_path, monkeypatch):
     b = _bench()
     calls = []
 
-    def fake_stats(policy, n, seed):  # w_first: policy "first", returns ~1000 ± 5; w_last ~2000 ± 1500, per seed
+    def fake_stats(policy, n, seed, horizon):  # w_first: "first", returns ~1000 ± 5; w_last ~2000 ± 1500, per seed
+        assert horizon == 1000  # reference's default, passed down
         calls.append((policy, n, seed))
         rng = [np.random.default_rng(s) for s in range(seed, seed + n)]
         mean, sd = (1000.0, 5.0) if policy.name == "first" else (2000.0, 1500.0)
@@ -258,7 +259,6 @@ def test_reference_tops_up_a_looser_one_and_resumes(tmp_path, monkeypatch):
     policies = {0: SimpleNamespace(name="first", env_id="Ant-v5"), -1: SimpleNamespace(name="last", env_id="Ant-v5")}
     monkeypatch.setattr(b.C, "run_policy", lambda run, i: policies[i])
     monkeypatch.setattr(b, "CHUNK", 40)
-    b.HORIZON = 1000
     b.reference("ant_quad_sgd", tmp_path, 0.3, pilot=4, n_first=5, n_last=None)
     loose = store.load(tmp_path / "reference", "decompressed_seed")
     assert loose.meta["gap_stderr"] <= 0.3 * loose.meta["gap"]
