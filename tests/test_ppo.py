@@ -357,3 +357,17 @@ def test_block_compressibility_bad_input(kw, match):
     args = {"weight_change": np.ones(pol.actor.n_params), "env_id": "Hopper-v5", "length": 4} | kw
     with pytest.raises(ValueError, match=match):
         ppo_core.block_compressibility(pol, **args)
+
+
+def test_span_basis_projects_like_least_squares():
+    from gc_helpers.compression import span
+
+    rng = np.random.default_rng(0)
+    G = rng.normal(size=(40, 6))
+    G = np.concatenate([G, G[:, :2] + G[:, 2:4]], axis=1)  # 8 columns of rank 6
+    U = ppo_core.span_basis(G)
+    assert U.shape == (40, 6)
+    np.testing.assert_allclose(U.T @ U, np.eye(6), atol=1e-12)
+    for w in rng.normal(size=(3, 40)):
+        assert np.linalg.norm(U.T @ w) / np.linalg.norm(w) == pytest.approx(span.span_cosine(G, w), abs=1e-12)
+    assert ppo_core.span_basis(np.zeros((5, 3))).shape == (5, 0)

@@ -16,7 +16,7 @@ import torch
 
 from .. import envs, sim
 from ..checks import check_seed, int_at_least
-from ..compression.span import best_alpha, check_vector, span_cosine
+from ..compression.span import best_alpha, check_vector
 from ..compression.targets import random_target
 from ..policies import flat_parameters, load_flat_parameters
 from ..vectors import cosine
@@ -354,6 +354,16 @@ class BlockCompressibility:
         return self.length >= self.sizes
 
 
+def span_basis(G) -> np.ndarray:
+    """An orthonormal basis (P, r) of the span of the columns of G (P, L): the left singular vectors whose singular
+    values pass the rank cut numpy's least squares uses (``lstsq``'s ``rcond=None``), so projecting on it is the
+    same as ``span.span_cosine``'s least-squares fit. Taught in notebooks/06_ppo.ipynb, §6."""
+    U, sv, _ = np.linalg.svd(np.asarray(G, dtype=np.float64), full_matrices=False)
+    if sv.size == 0 or sv[0] == 0:
+        return U[:, :0]
+    return U[:, sv > np.finfo(np.float64).eps * max(G.shape) * sv[0]]
+
+
 def block_compressibility(policy: TanhGaussianPolicy, weight_change, env_id: str, length: int, blocks=None,
                           seeds=range(10), reset_seed: int = 42) -> BlockCompressibility:
     """Per parameter block of ``weight_change``: its share of ‖w‖², its own compressibility against its own null,
@@ -393,8 +403,10 @@ def block_compressibility(policy: TanhGaussianPolicy, weight_change, env_id: str
         d = G.T @ best_alpha(G.T, w)  # the whole w projected on the whole span
         whole[i] = cosine(d, w) if np.any(d) else 0.0  # = span_cosine(G.T, w), without a second fit
         for j, idx in enumerate(index.values()):
-            cos[i, j] = span_cosine(G[:, idx].T, w[idx]) if np.any(w[idx]) else np.nan
-            null[i, j] = span_cosine(G[:, idx].T, random_target(idx.size, int(s)).vector)
+            U = span_basis(G[:, idx].T)  # one basis per block serves Δw_b and its null direction
+            r = random_target(idx.size, int(s)).vector
+            cos[i, j] = np.linalg.norm(U.T @ w[idx]) / np.linalg.norm(w[idx]) if np.any(w[idx]) else np.nan
+            null[i, j] = np.linalg.norm(U.T @ r) / np.linalg.norm(r)
             contrib[i, j] = float(d[idx] @ w[idx] / (w @ w))
     share = np.array([np.sum(w[idx] ** 2) for idx in index.values()]) / np.sum(w**2)
     return BlockCompressibility(tuple(index), sizes, share, L, seeds, cos, null, contrib, whole)
