@@ -19,6 +19,7 @@ import sys
 import numpy as np
 
 from gc_helpers import compression as C
+from gc_research import hill_climb, sweeps
 
 
 def at(res, L, key="curve"):
@@ -52,7 +53,7 @@ def save_sweeps(run, labels=("weight_change", "random", "cem")):
                                                       sigma0=0.5))]
     for label, target, kw in (j for j in jobs if j[0] in labels):
         name = f"{run}_{label}"
-        res = C.sweep(policy, target, name=name, lengths=C.STUDY_GRID, progress=False, **kw)
+        res = sweeps.sweep(policy, target, name=name, lengths=sweeps.STUDY_GRID, progress=False, **kw)
         print(f"{name}: " + ", ".join(f"L={L} {c:.3f}" for L, c in zip(res.lengths, res.curve) if L % 50 == 0
                                        or L == 490) + f"; {res.seconds[-1]:.0f} s, {res.env_steps[-1]} env steps; "
               f"null at 490 {C.null_cosine(490, P):.3f}", flush=True)
@@ -84,7 +85,7 @@ def main(argv=None):
     ours = {}
     for label, kw in (("ours fast (RECOMMENDED)", C.RECOMMENDED), ("ours best (BEST)", C.BEST))[:2 - args.skip_best]:
         kw = {**kw, **json.loads(args.ours)}
-        ours[label] = C.search(policy, target, max_length=490, lengths=C.STUDY_GRID, **kw)
+        ours[label] = C.search(policy, target, max_length=490, lengths=sweeps.STUDY_GRID, **kw)
         print(f"{label}: {kw}")
         row(label, ours[label], (50, 100, 200, 300, 490))
     if args.skip_baseline:
@@ -92,7 +93,7 @@ def main(argv=None):
 
     Lb = 100 if args.quick else 200
     grid = tuple(range(10, Lb + 1, 10))
-    base = C.hill_climb(policy, target, max_length=Lb, alpha=args.baseline_alpha, lengths=grid,
+    base = hill_climb.hill_climb(policy, target, max_length=Lb, alpha=args.baseline_alpha, lengths=grid,
                         callback=lambda i: print(f"  baseline L={i['length']}: cos {i['cosine_lbfgs']:.3f} "
                                                  f"(exact {i['cosine']:.3f}) {i['seconds']:.0f} s", flush=True))
     key = "curve_lbfgs" if args.baseline_alpha == "lbfgs" else "curve"

@@ -6,7 +6,8 @@ continues from its checkpoint):
     nice -n 10 .venv/bin/python bench/fewest_pairs.py --run ant_quad_sgd
 
 Every cell is saved as it finishes to data/fewest_pairs/<run>/cells/<method>_L<L>_s<seed>/ (gc_helpers.store), and
-the table data/fewest_pairs/<run>/table/ is rebuilt from the cells after each one (fewest_pairs_table.build_table).
+the table data/fewest_pairs/<run>/table/ is rebuilt from the cells after each one
+(gc_research.fewest_pairs_build.build_table).
 Methods: cosine (the compressed trajectory's first L steps, exact α), outer (CEM on forward progress, warm-started
 from cosine, scored on 200-step episodes), outer_long (the same on 1000-step episodes, more candidates), bc_first
 (behaviour cloning on the expert's first L pairs), bc_subset (the greedy best L of a 1000-step expert trajectory),
@@ -46,6 +47,7 @@ from gc_helpers import fewest_pairs_table as T  # noqa: E402
 from gc_helpers import outer_search as O  # noqa: E402
 from gc_helpers.checks import seed_list  # noqa: E402
 from gc_helpers.config import data_dir  # noqa: E402
+from gc_research import fewest_pairs_build as build  # noqa: E402
 from gc_research import refined_line_search as refined  # noqa: E402
 
 REFINED_BETAS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)  # multiples of ‖d‖; includes the old 4-point grid
@@ -143,7 +145,8 @@ def run_cell(method, L, seed, ctx) -> Path:
             "stderr": row["stderr"], "return_minus_alive": row["return_minus_alive"], "length": row["length"],
             "search_env_steps": pairs.env_steps, "search_seconds": pairs.seconds,
             "eval_env_steps": row["eval_env_steps"], "eval_seconds": time.perf_counter() - t1,
-            "bench_seconds": time.perf_counter() - t0, "info": pairs.info, "protocol": T.protocol_dict(ctx["protocol"])}
+            "bench_seconds": time.perf_counter() - t0, "info": pairs.info,
+            "protocol": build.protocol_dict(ctx["protocol"])}
     store.save(path, T.CELL_KIND, arrays, meta)
     shutil.rmtree(ctx["root"] / "_checkpoints" / f"{method}_L{L}_s{seed}", ignore_errors=True)
     print(f"{method:9s} L={L:3d} s={seed}: {row['velocity']:+.2f} m/s, return {row['return']:.0f}, "
@@ -208,7 +211,7 @@ def refined_cell(method, L, seed, ctx, n_pick: int) -> Path:
     row, ls = refined_walk(ctx["first"], arrays["direction"], ctx["protocol"], n_pick)
     arrays.update({"fresh_returns": row["returns"], "fresh_lengths": row["lengths"], "betas": ls.betas,
                    "pick_returns": row["pick_returns"], "pick_velocities": row["pick_velocities"]})
-    protocol = {**T.protocol_dict(ctx["protocol"]), "betas": list(REFINED_BETAS), "pick_episodes": n_pick,
+    protocol = {**build.protocol_dict(ctx["protocol"]), "betas": list(REFINED_BETAS), "pick_episodes": n_pick,
                 "line_search": "refined"}
     meta = {**base, "beta": row["beta"], "edge": ls.edge, "velocity": row["velocity"], "return": row["return"],
             "stderr": row["stderr"], "return_minus_alive": row["return_minus_alive"], "length": row["length"],
@@ -234,7 +237,7 @@ def reference(ctx):
                     "return": row["return"], "stderr": row["stderr"], "return_minus_alive": row["return_minus_alive"],
                     "length": row["length"], "env_steps": row["env_steps"], "seconds": time.perf_counter() - t0,
                     "n_episodes": ctx["reference_episodes"],
-                    "protocol": T.protocol_dict(ctx["protocol"])})
+                    "protocol": build.protocol_dict(ctx["protocol"])})
         print(f"{name}: {row['velocity']:.2f} m/s, return {row['return']:.0f} ± {row['stderr']:.0f}", flush=True)
 
 
@@ -272,11 +275,11 @@ def main(argv=None):
             if m in ("outer", "outer_long") and not (root / "cells" / f"{m}_L{L}_s{s}" / "meta.json").is_file():
                 continue  # the outer searches are not re-run for the refined table
             refined_cell(m, L, s, ctx, args.pick_episodes)
-            T.build_table(root / "refined", reference_root=root)
+            build.build_table(root / "refined", reference_root=root)
         return
     for m, L, s in cells:
         run_cell(m, L, s, ctx)
-        T.build_table(root)
+        build.build_table(root)
 
 
 if __name__ == "__main__":

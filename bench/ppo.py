@@ -21,12 +21,13 @@ import time
 import numpy as np
 import torch
 
-from gc_helpers.config import with_overrides
-from gc_helpers.training import save_run, with_evaluation
+from gc_helpers.training import save_run
 from gc_helpers.training.configs import PPOConfig
 from gc_helpers.training.ppo import train_ppo
 from gc_helpers.training.ppo_core import Actor, ParallelEnvs, TanhGaussianPolicy, collect
 from gc_helpers.training.runs import evaluate_run
+from gc_research.config_overrides import with_overrides
+from gc_research.run_evaluations import with_evaluation
 
 FULL = dict(total_steps=1_000_000, checkpoint_every=2)
 PRESETS = {

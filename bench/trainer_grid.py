@@ -27,7 +27,8 @@ from gc_helpers import compression as C
 from gc_helpers import store
 from gc_helpers.checks import seed_list
 from gc_helpers.config import data_dir
-from gc_helpers.training import TrainConfig, evaluate_run, evaluation_dict, train_reinforce
+from gc_helpers.training import TrainConfig, evaluate_run, train_reinforce
+from gc_research.run_evaluations import evaluation_dict
 
 ITERATIONS = 40
 GROUPS = {  # name: (TrainConfig fields, learning-rate grid)

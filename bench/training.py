@@ -15,8 +15,9 @@ import signal
 import sys
 import time
 
-from gc_helpers.config import with_overrides
-from gc_helpers.training import TrainConfig, evaluate_run, save_run, train_reinforce, with_evaluation
+from gc_helpers.training import TrainConfig, evaluate_run, save_run, train_reinforce
+from gc_research.config_overrides import with_overrides
+from gc_research.run_evaluations import with_evaluation
 
 PRESETS = {
     # the study-faithful run that notebooks 03–05 compress (SGD + momentum, zero init, fixed σ, raw actions

@@ -30,15 +30,13 @@ import mujoco
 import numpy as np
 
 from . import envs, sim
-from .checks import finite_array, int_at_least, non_negative_float
+from .checks import finite_array, non_negative_float
 from .fewest_pairs import check_length, kernel_direction
 from .policies import GaussianPolicy
 from .sim import model_env
 
 ENV_ID = "Ant-v5"
 RUNGS = {1: "reset_traj", 2: "start_traj", 3: "free_states", 4: "free_obs"}
-RUNG_TITLES = {1: "trajectory from the reset state", 2: "trajectory from a searched start state",
-               3: "free physical states, cloned", 4: "free observations, cloned (HaDES)"}
 ALPHA_SCALE = 2.0  # α_t = ALPHA_SCALE · u_t for the trajectory rungs
 OBS_SCALE = 4.0  # a free observation is normaliser mean + OBS_SCALE · std · u (u ∈ [-1, 1])
 RIDGE = 1e-3  # behaviour cloning's ridge per pair (the same as behaviour_cloning.behaviour_cloning's default)
@@ -299,13 +297,3 @@ def policy_of(first: GaussianPolicy, dataset: Dataset) -> GaussianPolicy:
     if d.size != first.n_params:
         raise ValueError(f"dataset.direction has {d.size} entries; the policy has {first.n_params} parameters")
     return first.with_flat(first.flat() + d)
-
-
-def check_pairs(obs, actions, name: str = "pairs") -> tuple[np.ndarray, np.ndarray]:
-    """Finite obs (L, 27) and actions (L, 8) with the same L ≥ 1, else a ValueError naming them."""
-    o = finite_array(obs, f"{name}.obs", ndim=2)
-    a = finite_array(actions, f"{name}.actions", ndim=2)
-    int_at_least(len(o), f"len({name}.obs)")
-    if len(o) != len(a):
-        raise ValueError(f"{name}: {len(o)} states and {len(a)} actions; expected the same L")
-    return o, a

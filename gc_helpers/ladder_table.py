@@ -169,19 +169,3 @@ def goal(runs=RUNS, root=None) -> list[str]:
                    f"(L = {max(rs, key=lambda r: r['fraction'])['L']})"
                    for m in METHODS if (rs := [r for r in allrows if r["method"] == m])) + ".")
     return out
-
-
-def main() -> None:
-    """``python -m gc_helpers.ladder_table``: every run's table, the goal and the verdicts, from the shipped cells."""
-    runs = [r for r in RUNS if load_cells(r)]
-    for r in runs:
-        print("\n".join(format_table(r)), end="\n\n")
-    for line in goal(runs):
-        print("-", line)
-    for r in runs:
-        for c in comparisons(r):
-            print("-", c.summary(3))
-
-
-if __name__ == "__main__":
-    main()

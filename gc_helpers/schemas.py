@@ -42,7 +42,7 @@ SCHEMAS: dict[str, Schema] = {
                 **{k: ("n_iterations",) for k in _REINFORCE_HISTORY},
                 **{k: ("n_updates_done",) for k in _PPO_HISTORY}},
     ),
-    # compression.save_compressed
+    # gc_research.sweeps.save_compressed
     "compressed": Schema(
         meta=("env_id", "n_params", "length", "target_name", "method"),
         arrays=("actions", "obs", "physics", "order", "alpha", "direction", "target", "lengths", "cosine"),

@@ -13,6 +13,7 @@ from claims_verdicts import MIN_N, expected_words, family, holm_adjusted, one_sa
 from gc_helpers import fewest_pairs_table as T
 from gc_helpers import store
 from gc_helpers.config import data_dir
+from gc_research import fewest_pairs_build as build
 
 RUNS = ("ant_quad_sgd", "ant_quad_best")
 MANUFACTURED = ("cosine", "outer", "outer_long", "multi", "random")
@@ -138,11 +139,11 @@ def _fake(tmp_path, rows, trained=2.0):
         for s, v in enumerate(vs):
             store.save(tmp_path / "cells" / f"{m}_L{L}_s{s}", T.CELL_KIND, {"x": np.zeros(1)},
                        {"method": m, "L": L, "seed": s, "run": "fake", "env_id": "Ant-v5", "protocol": {},
-                        **{c: (v if c == "velocity" else 1.0) for c in T.COLUMNS}})
+                        **{c: (v if c == "velocity" else 1.0) for c in build.COLUMNS}})
     store.save(tmp_path / "trained", T.REFERENCE_KIND, {"x": np.zeros(1)},
                {"velocity": trained, "return": 1.0, "stderr": 1.0, "return_minus_alive": 1.0, "length": 1000.0,
                 "env_steps": 1, "n_episodes": 50})
-    T.build_table(tmp_path)
+    build.build_table(tmp_path)
     return T.load_table(root=tmp_path)
 
 

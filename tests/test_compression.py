@@ -7,6 +7,7 @@ import pytest
 
 from gc_helpers import compression as C
 from gc_helpers import envs, policies, vectors
+from gc_research import hill_climb, sweeps
 
 
 def _random_problem(seed, L=None, P=None):
@@ -177,7 +178,7 @@ def test_cem_and_hill_climb_run(small_problem):
     cem = C.chunk_search(pol, target, max_length=10, chunk=5, method="cem", population=8, elites=2, cem_iters=2,
                          regression_step=0.5)
     assert cem.curve.shape == (2,) and cem.env_steps[-1] > 10
-    hill = C.hill_climb(pol, target, max_length=5, chunk=5, iterations=5)
+    hill = hill_climb.hill_climb(pol, target, max_length=5, chunk=5, iterations=5)
     assert np.isfinite(hill.curve_lbfgs).all() and hill.curve_lbfgs[-1] <= hill.curve[-1] + 1e-9
 
 
@@ -192,7 +193,7 @@ def test_several_trajectories_share_one_span(small_problem):
 
 def test_sweep_saves_and_loads(small_problem, tmp_path):
     pol, target = small_problem
-    res = C.sweep(pol, target, lengths=(5, 10), path=tmp_path / "sw", progress=False, chunk=5)
+    res = sweeps.sweep(pol, target, lengths=(5, 10), path=tmp_path / "sw", progress=False, chunk=5)
     art = C.load_compressed(tmp_path / "sw", n_params=pol.n_params)
     np.testing.assert_allclose(art["cosine"], res.curve)
     np.testing.assert_allclose(art["null"], np.sqrt(np.array([5, 10]) / pol.n_params))

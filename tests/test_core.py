@@ -361,7 +361,7 @@ def test_rollout_equals_a_plain_gymnasium_loop(env_id):
 def test_with_overrides():
     from dataclasses import dataclass
 
-    from gc_helpers.config import with_overrides
+    from gc_research.config_overrides import with_overrides
 
     @dataclass(frozen=True)
     class Cfg:

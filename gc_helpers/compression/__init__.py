@@ -14,9 +14,9 @@ One module per idea, read in this order:
 - ``cem``: one cross-entropy-method iteration, and the whole-sequence CEM (Algorithms 1 and 2);
 - ``scorer``: replaying candidate chunks and scoring them, with the valid-episode rule;
 - ``optimisers``: the per-chunk optimisers ("project", "cem", "hill", "random");
-- ``results``: what a search returns; ``chunked``: the chunk search (``ChunkOptions``) and hill climbing;
+- ``results``: what a search returns; ``chunked``: the chunk search (``ChunkOptions``);
 - ``search``: ``search``, ``RECOMMENDED``, ``BEST`` and staged selection over whole searches;
-- ``sweeps``: cosine vs length saved as data/compressed/<name>/, and the shipped sweeps;
+- ``sweeps``: the shipped sweeps of cosine vs length (data/compressed/<name>/; ``gc_research.sweeps`` makes them);
 - ``probes``: the random-action probe (no search: the span of one random sequence's scores).
 
 Everything a notebook uses is importable from here: ``from gc_helpers import compression as C; C.search(...)``.
@@ -25,7 +25,7 @@ Everything a notebook uses is importable from here: ``from gc_helpers import com
 from ..vectors import cosine  # noqa: F401  (C.cosine: bench/decompression.py still reads it here)
 from .alpha import best_alpha_lbfgs, fit_alpha
 from .cem import CEMResult, batch_cosines, cem_iteration, cem_sequence
-from .chunked import CHUNK_METHODS, DEFAULTS, STUDY_RESET_SEED, ChunkOptions, chunk_search, hill_climb
+from .chunked import CHUNK_METHODS, DEFAULTS, STUDY_RESET_SEED, ChunkOptions, chunk_search
 from .geometry import box_step, mean_jacobian, policy_mean, project_directions, step_grads
 from .incremental import IncrementalSpan, span_gains
 from .probes import Compressibility, random_action_compressibility
@@ -43,26 +43,17 @@ from .span import (
     simulated_null_cosine,
     span_cosine,
 )
-from .sweeps import (
-    COMPRESSED_KIND,
-    STUDY_GRID,
-    as_sweep,
-    compressed_dir,
-    load_compressed,
-    save_compressed,
-    shipped_sweep,
-    sweep,
-)
+from .sweeps import COMPRESSED_KIND, as_sweep, compressed_dir, load_compressed, shipped_sweep
 from .targets import Target, artifact_path, load_run_artifact, random_target, run_policy, weight_change_target
 
 __all__ = [
     "AlphaFit", "BEST", "CEMResult", "CHUNK_METHODS", "COMPRESSED_KIND", "ChunkOptions", "Compressibility", "DEFAULTS",
-    "IncrementalSpan", "RECOMMENDED", "STUDY_GRID", "STUDY_RESET_SEED", "Scorer", "SearchResult", "Target",
+    "IncrementalSpan", "RECOMMENDED", "STUDY_RESET_SEED", "Scorer", "SearchResult", "Target",
     "artifact_path", "as_sweep", "batch_cosines", "best_alpha", "best_alpha_exact", "best_alpha_lbfgs",
     "box_step", "cem_iteration", "cem_sequence", "chunk_gain", "chunk_search", "compressed_dir",
-    "fit_alpha", "hill_climb", "l2_objective", "load_compressed", "load_run_artifact", "mean_jacobian",
+    "fit_alpha", "l2_objective", "load_compressed", "load_run_artifact", "mean_jacobian",
     "no_alpha", "null_cosine", "policy_mean", "project_directions", "random_action_compressibility",
     "random_target", "run_policy",
-    "save_compressed", "search", "shipped_sweep", "simulated_null_cosine", "span_cosine", "span_gains",
-    "staged_search", "step_grads", "sweep", "torch_threads", "valid_episode", "weight_change_target",
+    "search", "shipped_sweep", "simulated_null_cosine", "span_cosine", "span_gains",
+    "staged_search", "step_grads", "torch_threads", "valid_episode", "weight_change_target",
 ]

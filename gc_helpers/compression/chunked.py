@@ -99,15 +99,15 @@ def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: i
     to the span of the prefix's gradients. Taught in notebooks/03_cem_compression.ipynb, §5.
 
     method: "project" (least-squares action directions), "cem", "project+cem" (CEM started at the "project"
-    solution), "random" or "hill" (the study's hill climbing, see ``hill_climb``); ``options``: the fields of
+    solution), "random" or "hill" (the study's hill climbing, ``gc_research.hill_climb``); ``options``: the fields of
     ``ChunkOptions``. env_id: the policy's task unless given (a mismatch is a ValueError).
     With several ``reset_seeds`` the chunks go round-robin to K trajectories sharing one α-span.
     ``lengths``: the total lengths at which the curve is recorded (default: every chunk boundary).
     ``prefix`` (L0, k): actions to start from (one reset seed only): they are replayed and kept, and the search
     grows the sequence from L0 to ``max_length`` (``staged_search`` branches this way).
     ``callback(info)`` runs after each grid length with {"length", "cosine", "seconds", "env_steps",
-    "partial"}, where ``partial()`` builds the SearchResult so far (``sweep`` saves it). A KeyboardInterrupt
-    returns what was built so far with ``complete=False``. Actions are kept inside the box [-1, 1].
+    "partial"}, where ``partial()`` builds the SearchResult so far (``gc_research.sweeps.sweep`` saves it). A
+    KeyboardInterrupt returns what was built so far with ``complete=False``. Actions are kept inside the box [-1, 1].
     """
     opts = ChunkOptions.from_options(options)
     if method not in CHUNK_METHODS:
@@ -203,17 +203,3 @@ class _Growth:
         except KeyboardInterrupt:
             return self.result(complete=False)
         return self.result()
-
-
-def hill_climb(policy: GaussianPolicy, target, max_length: int = 490, alpha: str = "lbfgs", chunk: int = 10,
-               reset_seed: int = STUDY_RESET_SEED, iterations: int = 200, std: float = 0.5, patience: int = 5,
-               std_min: float = 1e-5, **kw) -> SearchResult:
-    """The study's search, as a faithful baseline: lengths grown ``chunk`` = 10 at a time, the prefix and its α
-    kept, the new actions hill-climbed for ``iterations`` = 200 iterations (std halved after ``patience`` = 5
-    failures, stop when std < ``std_min`` = 1e-5), α by L-BFGS (``alpha="lbfgs"``) or exact (``alpha="exact"``).
-    The initial std is not recorded in the study's description; ``std`` = 0.5 here (actions are clipped to the
-    box before replay and scoring). Other keywords go to ``chunk_search``.
-    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
-    return chunk_search(policy, target, max_length=max_length, chunk=chunk, method="hill",
-                        reset_seeds=(reset_seed,), hill_alpha=alpha, hill_iterations=iterations, hill_std=std,
-                        hill_patience=patience, hill_std_min=std_min, **kw)

@@ -20,9 +20,9 @@ from .reinforce import (
     surrogate_loss,
     train_reinforce,
 )
-from .runs import Run, evaluate_run, evaluation_dict, load_run, policy_at, runs_dir, save_run, with_evaluation
+from .runs import Run, evaluate_run, load_run, policy_at, runs_dir, save_run
 
 __all__ = ["PPOConfig", "Progress", "Recorder", "Run", "TrainConfig", "advantages", "episode_advantages",
-           "evaluate_run", "evaluation_dict", "fit_normalizer", "importance_weights", "load_run", "notebook_progress",
+           "evaluate_run", "fit_normalizer", "importance_weights", "load_run", "notebook_progress",
            "policy_at", "reward_to_go", "reward_to_go_advantages", "runs_dir", "save_run", "surrogate_loss",
-           "train_reinforce", "with_evaluation"]
+           "train_reinforce"]

@@ -9,7 +9,6 @@ evaluations. The two algorithms store the same way and differ only in what ``ALG
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -213,18 +212,3 @@ def evaluate_run(run: Run, n_episodes: int = 20, horizon: int = 1000, seed: int 
     pool = rollouts.EnvPool(run.env_id, n_episodes)
     return {label: rollouts.evaluate(run.env_id, policy.mean_fn(), n_episodes, horizon, seed, float(s), pool=pool)
             for label, s in sigmas.items()}
-
-
-def evaluation_dict(ev: rollouts.Evaluation) -> dict:
-    """The JSON-able summary of an Evaluation that a run stores.
-    Taught in notebooks/02_train_quadratic_agent.ipynb, §3."""
-    return {"mean_return": ev.mean_return, "stderr": ev.stderr, "mean_length": ev.mean_length,
-            "mean_forward_velocity": ev.mean_forward_velocity, "n_episodes": len(ev.returns),
-            "horizon": ev.horizon, "noise_std": ev.noise_std, "returns": [float(x) for x in ev.returns]}
-
-
-def with_evaluation(run: Run, evaluations: dict) -> Run:
-    """A copy of ``run`` whose ``evaluation`` also holds ``evaluations`` ({label: Evaluation or dict}).
-    Taught in notebooks/02_train_quadratic_agent.ipynb, §3."""
-    ev = {k: (evaluation_dict(v) if isinstance(v, rollouts.Evaluation) else dict(v)) for k, v in evaluations.items()}
-    return dataclasses.replace(run, evaluation={**run.evaluation, **ev})
