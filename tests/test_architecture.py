@@ -290,6 +290,13 @@ def test_notebooks_do_not_import_gc_research(path):
     assert not cells, f"{path.name} imports gc_research in cell(s) {cells}: notebooks import only gc_helpers"
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "gc_research").glob("*.py")), ids=lambda p: p.stem)
+def test_gc_research_uses_public_names_of_gc_helpers_from_their_homes(path):
+    body = ast.parse(path.read_text(), filename=str(path))
+    problems = name_problems(str(path.relative_to(ROOT)), None, body)
+    assert not problems, "\n".join(problems)
+
+
 def test_the_research_import_check_can_fail():
     assert research_imports(ast.parse("import gc_research.x\ndef f():\n    from gc_research import y\n")) == [1, 3]
     assert research_imports(ast.parse("from gc_helpers import research\nimport gc_researcher\n")) == []
