@@ -1,9 +1,10 @@
 """PPO's building blocks: the tanh-squashed Gaussian's density, the actor and critic networks, running
-normalisers, and rollout collection from parallel environments. The algorithm itself reads top to bottom in
+normalisers, rollout collection from parallel environments, and the actor's parameter blocks (log σ, each layer)
+with how compressible a weight change is block by block. The algorithm itself reads top to bottom in
 ``gc_helpers.training.ppo.train_ppo``.
 
 Taught in notebooks/06_ppo.ipynb: §2 (the squashed Gaussian and its change of variables), §3 (collecting a batch
-with episode boundaries), §4 (the trainer).
+with episode boundaries), §4 (the trainer), §6 (the weight change block by block).
 """
 
 from __future__ import annotations
