@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/spread.py                       # RECOMMENDED settings, 10 seeds, writes data/spread/
     .venv/bin/python bench/spread.py --seeds 0 1 2 --best  # the shipped BEST settings (minutes per search)
+    .venv/bin/python bench/spread.py --target-iteration 60 --targets weight_change --study-lengths
+        # the weight change of the first 60 iterations, w_60 − w_0, at the study's lengths 10, 20, …, 490
+        # → data/spread/ant_quad_sgd_it60_recommended/
 
 For each search seed s: the study-faithful run's weight change w_last − w_first (gradients at w_first, reset seed
 42), and a random direction drawn with seed s, searched with the same settings, the same lengths and the same
@@ -9,6 +12,13 @@ budget. At every length L it records the exact best-α cosine, the fixed-state c
 the visited states held fixed and every action free: the projection of the target's weight matrix on the span of
 the features φ(s_1..s_L)), env steps and wall time. One artifact per (target, seed) under data/spread/<settings>/,
 written as soon as that search ends, so a rerun skips what is done (resumable). Not run in CI.
+
+``--target-iteration K`` compresses w_K − w_0 instead of w_last − w_0 (a target trained for fewer iterations, e.g.
+one whose return is about the study's; notebook 04 §4), into its own folder data/spread/<run>_it<K>_<settings>/.
+The gradients are still taken at w_0, so the random direction's search does not depend on K: it is the same
+search as in the w_last folder (``--targets weight_change`` skips it). ``--study-lengths`` records the curve at
+every length of the study's figure (10, 20, …, 490) as well as at the default lengths; the chunks are the same
+(5 steps), so the search itself is unchanged, only recorded at more lengths.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from gc_helpers.checks import seed_list
 from gc_helpers.config import data_dir
 
 LENGTHS = (25, 50, 100, 200, 300, 400, 490)
+STUDY_LENGTHS = tuple(range(10, 491, 10))  # the lengths of the study's cosine-vs-length figure
 KIND = "spread"
 
 
@@ -43,24 +54,30 @@ def fixed_state_ceiling(policy, obs, target, lengths) -> np.ndarray:
     return np.array(out)
 
 
-def run_one(run: str, label: str, seed: int, settings: dict, folder: Path) -> Path:
+def run_one(run: str, label: str, seed: int, settings: dict, folder: Path, lengths=LENGTHS,
+            target_iteration: int | None = None, command: str | None = None) -> Path:
     path = folder / f"{label}_s{seed}"
     if (path / "meta.json").is_file():
         print(f"  {path.name}: done already, skipped", flush=True)
         return path
     policy = C.run_policy(run, 0)
-    target = C.weight_change_target(run) if label == "weight_change" else C.random_target(policy.n_params, seed)
+    last = -1 if target_iteration is None else target_iteration
+    target = (C.weight_change_target(run, last=last) if label == "weight_change"
+              else C.random_target(policy.n_params, seed))
     t0 = time.perf_counter()
-    res = C.search(policy, target, max_length=max(LENGTHS), seed=seed, lengths=list(LENGTHS), **settings)
+    res = C.search(policy, target, max_length=max(lengths), seed=seed, lengths=list(lengths), **settings)
     wall = time.perf_counter() - t0
-    obs = res.obs[0, :max(LENGTHS)]
-    ceiling = fixed_state_ceiling(policy, obs, target.vector, LENGTHS)
+    obs = res.obs[0, :max(lengths)]
+    ceiling = fixed_state_ceiling(policy, obs, target.vector, res.lengths)
     arrays = {"lengths": res.lengths, "cosine": res.curve, "ceiling": ceiling, "seconds": res.seconds,
               "env_steps": res.env_steps, "null": C.null_cosine(res.lengths, policy.n_params)}
     meta = {"env_id": "Ant-v5", "run": run, "target_name": label, "seed": seed, "n_params": policy.n_params,
             "act_dim": policy.act_dim, "settings": {k: v for k, v in settings.items() if k != "staged"},
             "staged": settings.get("staged"), "wall_time": wall, "complete": bool(res.complete),
-            "command": "bench/spread.py" + (" --best" if "staged" in settings else "")}
+            "command": command or "bench/spread.py" + (" --best" if "staged" in settings else "")}
+    if label == "weight_change":
+        meta["target_iterations"] = [0, int(target_iteration) if target_iteration is not None
+                                     else int(len(C.load_run_artifact(run)["checkpoints"]) - 1)]
     store.save(path, KIND, arrays, meta)
     print(f"  {path.name}: " + ", ".join(f"L={L} {c:.3f}" for L, c in zip(res.lengths, res.curve))
           + f"; ceiling at 490 {ceiling[-1]:.3f}; {wall:.1f} s", flush=True)
@@ -72,19 +89,34 @@ def main(argv=None) -> int:
     ap.add_argument("--run", default="ant_quad_sgd")
     ap.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     ap.add_argument("--best", action="store_true", help="BEST settings (staged, worker processes) instead")
-    ap.add_argument("--out", default=None, help="folder (default data/spread/<run>_<recommended|best>)")
+    ap.add_argument("--out", default=None, help="folder (default data/spread/<run>[_it<K>]_<recommended|best>)")
+    ap.add_argument("--target-iteration", type=int, default=None, metavar="K",
+                    help="compress w_K − w_0 (checkpoint K of the run) instead of w_last − w_0")
+    ap.add_argument("--targets", nargs="+", choices=("weight_change", "random"), default=["weight_change", "random"],
+                    help="which targets to search (default both)")
+    ap.add_argument("--study-lengths", action="store_true",
+                    help="also record the curve at the study's lengths 10, 20, …, 490")
     args = ap.parse_args(argv)
     try:
         seed_list(args.seeds, "--seeds")
     except ValueError as err:
         ap.error(str(err))
+    K = args.target_iteration
+    if K is not None:
+        n = len(C.load_run_artifact(args.run)["checkpoints"])
+        if not 1 <= K < n:
+            ap.error(f"--target-iteration {K}: must be a checkpoint of {args.run} in [1, {n - 1}]")
     name = "best" if args.best else "recommended"
-    folder = Path(args.out) if args.out else data_dir() / "spread" / f"{args.run}_{name}"
+    folder = Path(args.out) if args.out else data_dir() / "spread" / (
+        f"{args.run}_{name}" if K is None else f"{args.run}_it{K}_{name}")
     settings = C.BEST if args.best else C.RECOMMENDED
-    print(f"{args.run}: {name} settings {settings}; seeds {args.seeds}; → {folder}", flush=True)
+    lengths = tuple(sorted(set(LENGTHS) | set(STUDY_LENGTHS))) if args.study_lengths else LENGTHS
+    command = " ".join(["bench/spread.py", *(argv if argv is not None else sys.argv[1:])])
+    print(f"{args.run}: {name} settings {settings}; target w_{'last' if K is None else K} − w_0; seeds {args.seeds}; "
+          f"targets {args.targets}; {len(lengths)} lengths; → {folder}", flush=True)
     for seed in args.seeds:
-        for label in ("weight_change", "random"):
-            run_one(args.run, label, seed, settings, folder)
+        for label in args.targets:
+            run_one(args.run, label, seed, settings, folder, lengths, K, command)
     return 0
 
 
