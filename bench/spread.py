@@ -18,7 +18,9 @@ one whose return is about the study's; notebook 04 §4), into its own folder dat
 The gradients are still taken at w_0, so the random direction's search does not depend on K: it is the same
 search as in the w_last folder (``--targets weight_change`` skips it). ``--study-lengths`` records the curve at
 every length of the study's figure (10, 20, …, 490) as well as at the default lengths; the chunks are the same
-(5 steps), so the search itself is unchanged, only recorded at more lengths.
+(5 steps), so the search itself is unchanged, only recorded at more lengths. With ``--target-iteration`` the
+artifact also holds the sequence (``obs``: the state where each action is taken, ``actions``), so its cosine can be
+recomputed in another metric (the study's P = 6056 basis, notebook 04 §4).
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ def run_one(run: str, label: str, seed: int, settings: dict, folder: Path, lengt
     ceiling = fixed_state_ceiling(policy, obs, target.vector, res.lengths)
     arrays = {"lengths": res.lengths, "cosine": res.curve, "ceiling": ceiling, "seconds": res.seconds,
               "env_steps": res.env_steps, "null": C.null_cosine(res.lengths, policy.n_params)}
+    if target_iteration is not None:  # the sequence itself, so its cosine can be recomputed in another metric
+        arrays.update(obs=res.obs[0, :len(obs)], actions=res.actions[0, :len(obs)])
     meta = {"env_id": "Ant-v5", "run": run, "target_name": label, "seed": seed, "n_params": policy.n_params,
             "act_dim": policy.act_dim, "settings": {k: v for k, v in settings.items() if k != "staged"},
             "staged": settings.get("staged"), "wall_time": wall, "complete": bool(res.complete),
