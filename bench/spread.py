@@ -5,6 +5,9 @@
     .venv/bin/python bench/spread.py --target-iteration 60 --targets weight_change --study-lengths
         # the weight change of the first 60 iterations, w_60 − w_0, at the study's lengths 10, 20, …, 490
         # → data/spread/ant_quad_sgd_it60_recommended/
+    .venv/bin/python bench/spread.py --target-iteration 47 --evaluate-target --scan 40 43 45 46 47 48 50 60
+        # the checkpoints' σ = 0 returns on 5 episodes each (the pick), then w_47 on 20 fresh episodes
+        # → data/spread/ant_quad_sgd_it47_recommended/target/
 
 For each search seed s: the study-faithful run's weight change w_last − w_first (gradients at w_first, reset seed
 42), and a random direction drawn with seed s, searched with the same settings, the same lengths and the same
@@ -21,6 +24,12 @@ every length of the study's figure (10, 20, …, 490) as well as at the default 
 (5 steps), so the search itself is unchanged, only recorded at more lengths. With ``--target-iteration`` the
 artifact also holds the sequence (``obs``: the state where each action is taken, ``actions``), so its cosine can be
 recomputed in another metric (the study's P = 6056 basis, notebook 04 §4).
+
+``--evaluate-target`` (with ``--target-iteration K``) records how K was picked and what w_K does: the σ = 0 return,
+episode length and forward velocity of each checkpoint in ``--scan`` on 5 episodes of 1000 steps (reset seeds from
+SCAN_SEED), the scanned checkpoint whose return is closest to the study's trained policy (STUDY_RETURN, "about 1300
+for trajectories of length 1000"), and w_K on 20 fresh episodes (reset seeds from EVAL_SEED, not used by the scan
+or by the run's own evaluation), into <folder>/target/ (kind "spread_target"; skipped if there).
 """
 
 from __future__ import annotations
@@ -40,6 +49,9 @@ from gc_helpers.config import data_dir
 LENGTHS = (25, 50, 100, 200, 300, 400, 490)
 STUDY_LENGTHS = tuple(range(10, 491, 10))  # the lengths of the study's cosine-vs-length figure
 KIND = "spread"
+TARGET_KIND = "spread_target"
+STUDY_RETURN = 1300.0  # the study's trained quadratic policy: "about 1300 for trajectories of length 1000"
+SCAN_SEED, EVAL_SEED = 50_000, 60_000  # reset seeds of the scan and of the fresh evaluation (the run's own: 10_000)
 
 
 def fixed_state_ceiling(policy, obs, target, lengths) -> np.ndarray:
@@ -88,6 +100,39 @@ def run_one(run: str, label: str, seed: int, settings: dict, folder: Path, lengt
     return path
 
 
+def evaluate_target(run: str, K: int, scan, folder: Path, command: str) -> Path:
+    """How checkpoint K was picked (the scan) and its fresh σ = 0 evaluation, saved in <folder>/target/."""
+    from gc_helpers import training
+
+    path = folder / "target"
+    if (path / "meta.json").is_file():
+        print(f"  {path}: done already, skipped", flush=True)
+        return path
+    r = training.load_run(run)
+    rows = []
+    for it in scan:
+        ev = training.evaluate_run(r, n_episodes=5, seed=SCAN_SEED, sigmas={"sigma_0": 0.0}, iteration=it)["sigma_0"]
+        rows.append((it, ev.mean_return, ev.stderr, ev.mean_length, ev.mean_forward_velocity))
+        print(f"  scan: w_{it}: return {ev.mean_return:.0f} ± {ev.stderr:.0f}, length {ev.mean_length:.0f}, "
+              f"{ev.mean_forward_velocity:.2f} m/s (5 episodes)", flush=True)
+    it_, ret, se, ln, vel = (np.array(x) for x in zip(*rows))
+    closest = int(it_[np.argmin(np.abs(ret - STUDY_RETURN))])
+    ev = training.evaluate_run(r, n_episodes=20, seed=EVAL_SEED, sigmas={"sigma_0": 0.0}, iteration=K)["sigma_0"]
+    print(f"  w_{K} on 20 fresh episodes: return {ev.mean_return:.0f} ± {ev.stderr:.0f}, length "
+          f"{ev.mean_length:.0f}, {ev.mean_forward_velocity:.2f} m/s; scan's closest to {STUDY_RETURN:.0f}: "
+          f"w_{closest}", flush=True)
+    arrays = {"scan_iterations": it_, "scan_return": ret, "scan_stderr": se, "scan_length": ln, "scan_velocity": vel,
+              "returns": ev.returns, "lengths": ev.lengths}
+    meta = {"env_id": "Ant-v5", "run": run, "target_iteration": int(K), "n_iterations": int(r.n_iterations),
+            "study_return": STUDY_RETURN, "scan_closest": closest, "scan_episodes": 5, "scan_seed": SCAN_SEED,
+            "evaluation": {"mean_return": ev.mean_return, "stderr": ev.stderr, "mean_length": ev.mean_length,
+                           "mean_forward_velocity": ev.mean_forward_velocity, "n_episodes": 20, "horizon": 1000,
+                           "noise_std": 0.0, "seed": EVAL_SEED},
+            "command": command}
+    store.save(path, TARGET_KIND, arrays, meta)
+    return path
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", default="ant_quad_sgd")
@@ -100,6 +145,9 @@ def main(argv=None) -> int:
                     help="which targets to search (default both)")
     ap.add_argument("--study-lengths", action="store_true",
                     help="also record the curve at the study's lengths 10, 20, …, 490")
+    ap.add_argument("--evaluate-target", action="store_true",
+                    help="with --target-iteration: scan checkpoints and evaluate w_K on fresh episodes (no search)")
+    ap.add_argument("--scan", type=int, nargs="+", default=[40, 45, 50, 60], help="checkpoints --evaluate-target scans")
     args = ap.parse_args(argv)
     try:
         seed_list(args.seeds, "--seeds")
@@ -116,6 +164,13 @@ def main(argv=None) -> int:
     settings = C.BEST if args.best else C.RECOMMENDED
     lengths = tuple(sorted(set(LENGTHS) | set(STUDY_LENGTHS))) if args.study_lengths else LENGTHS
     command = " ".join(["bench/spread.py", *(argv if argv is not None else sys.argv[1:])])
+    if args.evaluate_target:
+        if K is None:
+            ap.error("--evaluate-target needs --target-iteration K")
+        if any(not 0 <= it < n for it in args.scan):
+            ap.error(f"--scan {args.scan}: checkpoints of {args.run} are 0 … {n - 1}")
+        evaluate_target(args.run, K, args.scan, folder, command)
+        return 0
     print(f"{args.run}: {name} settings {settings}; target w_{'last' if K is None else K} − w_0; seeds {args.seeds}; "
           f"targets {args.targets}; {len(lengths)} lengths; → {folder}", flush=True)
     for seed in args.seeds:
