@@ -10,7 +10,11 @@
   policy parameter;
 - ``spread_figure(...)``: mean and min–max band over seeds for the weight change and the searched random
   direction, √(L/P), the fixed-state ceiling, the study's points, the ratio on a second axis, L ≥ P/k shaded;
-- ``load_trainer_grid()``: the finished runs of bench/trainer_grid.py grouped by (group, lr).
+- ``load_trainer_grid()``: the finished runs of bench/trainer_grid.py grouped by (group, lr);
+- ``load_target(name)``: how a shorter-trained target w_K − w_0 was picked and what w_K does on fresh episodes;
+- ``offdiagonal_features``, ``basis_cosines``, ``METRICS``: the best-α cosine of a searched sequence recomputed in
+  the study's basis (P = 6056: x_i x_j and x_j x_i both kept) instead of ours (P = 3248: each product once);
+- ``study_random_reachable``: the part of a random direction drawn in the study's basis that any gradient can reach.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from . import store
 from .config import data_dir
 
 SPREAD_KIND = "spread"
+TARGET_KIND = "spread_target"
 GROUP_NAMES = ("quad_sgd", "quad_adam", "linear_sgd", "mlp_sgd")  # bench/trainer_grid.py's groups
 GRID_KIND = "trainer_grid"
 
@@ -245,3 +250,71 @@ def study_tests(spread: Spread, study_lengths, study_cosines) -> list:
              for j, L in enumerate(spread.lengths) if L in x]
     done = stats.holm_verdicts([c for _, c in found])
     return [(L, c) for (L, _), c in zip(found, done)]
+
+
+def load_target(name: str):
+    """data/spread/<name>/target (bench/spread.py --evaluate-target): the scanned checkpoints' σ = 0 returns, the
+    one closest to the study's return, and w_K's evaluation on 20 fresh episodes (meta["evaluation"]). Notebook 04
+    §4, "On a target trained the study's way"."""
+    path = spread_dir(name) / "target"
+    if not (path / "meta.json").is_file():
+        raise FileNotFoundError(f"{path}: no target evaluation; run bench/spread.py --target-iteration K "
+                                "--evaluate-target")
+    return store.load(path, TARGET_KIND)
+
+
+def offdiagonal_features(obs_dim: int) -> np.ndarray:
+    """Boolean mask over the quadratic features [1, x, x_i x_j (i ≤ j)]: True where i < j, the products the study's
+    basis holds twice (x_i x_j and x_j x_i)."""
+    if isinstance(obs_dim, bool) or not isinstance(obs_dim, int | np.integer) or obs_dim < 1:
+        raise ValueError(f"obs_dim={obs_dim!r}: must be a positive integer")
+    i, j = np.triu_indices(int(obs_dim))
+    return np.concatenate([np.zeros(1 + int(obs_dim), dtype=bool), i != j])
+
+
+# How a vector of our basis is written in the study's (both copies of an off-diagonal coordinate c):
+# "kept" (c, c) — what a gradient is there, and so a weight change made of gradients; "split" (c/2, c/2) — the same
+# function. A norm over the two copies scales c by √2 (kept) or 1/√2 (split). (target scale, gradient scale):
+METRICS = {"ours (P = 3248)": (1.0, 1.0),
+           "study's basis, both kept": (np.sqrt(2.0), np.sqrt(2.0)),
+           "study's basis, target split, gradients kept": (np.sqrt(0.5), np.sqrt(2.0))}
+
+
+def basis_cosines(phi, actions, target, lengths, offdiag, target_scale: float = 1.0, gradient_scale: float = 1.0):
+    """Best-α cosine of target with span{a_t ⊗ φ(s_t) : t < L} (the gradients at W = 0 up to σ⁻²) at each L of
+    ``lengths``, after scaling the off-diagonal coordinates of the target by ``target_scale`` and of the gradients by
+    ``gradient_scale`` (``METRICS``; 1, 1 is our basis). phi (T, F), actions (T, k), target (k·F,) in W's row-major
+    order. Uses the Gram matrix K_st = (a_s·a_t)(φ_s D φ_t) and its Cholesky factor, whose leading blocks serve every
+    prefix: cos²(L) = ‖y_{<L}‖² / ‖w‖², y = C⁻¹ b, b_t = a_tᵀ W D' φ_t."""
+    phi, A = np.asarray(phi, dtype=np.float64), np.asarray(actions, dtype=np.float64)
+    k, F = A.shape[1], phi.shape[1]
+    W = np.asarray(target, dtype=np.float64).reshape(k, F)
+    mask = np.asarray(offdiag, dtype=bool)
+    if mask.shape != (F,):
+        raise ValueError(f"offdiag has shape {mask.shape}; expected ({F},), one flag per feature")
+    g = np.where(mask, float(gradient_scale), 1.0)
+    t = np.where(mask, float(target_scale), 1.0)
+    L = np.asarray(lengths, dtype=int)
+    if L.size == 0 or L.min() < 1 or L.max() > len(A):
+        raise ValueError(f"lengths must lie in [1, {len(A)}] (the sequence's length); got {L.tolist()}")
+    n = int(L.max())
+    K = (A[:n] @ A[:n].T) * ((phi[:n] * g**2) @ phi[:n].T)
+    b = np.einsum("ti,if,tf->t", A[:n], W * (t * g), phi[:n])
+    from scipy.linalg import solve_triangular
+
+    y = solve_triangular(np.linalg.cholesky(K), b, lower=True)
+    norm2 = float(np.sum((W * t) ** 2))
+    return np.sqrt(np.cumsum(y**2)[L - 1] / norm2)
+
+
+def study_random_reachable(obs_dim: int, act_dim: int, n: int = 200, seed: int = 0) -> np.ndarray:
+    """For ``n`` directions drawn from N(0, I) in the study's basis (per action: a bias, x, and all obs_dim² products),
+    the fraction of the squared norm in the part every gradient lies in (x_i x_j and x_j x_i equal): the rest, the
+    antisymmetric part, no trajectory can reach. Expected value 3248/6056 for Ant; its square root bounds the study's
+    random-direction cosine."""
+    d = int(obs_dim)
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((int(n), int(act_dim), 1 + d + d * d))
+    q = z[..., 1 + d:].reshape(int(n), int(act_dim), d, d)
+    anti = (q - np.swapaxes(q, -1, -2)) / 2
+    return 1 - np.sum(anti**2, axis=(1, 2, 3)) / np.sum(z**2, axis=(1, 2))
