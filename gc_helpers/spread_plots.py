@@ -45,6 +45,7 @@ class Spread:
     n_params: int
     act_dim: int
     settings: dict
+    command: str = ""  # the command recorded with the sweeps (bench/spread.py …)
 
     @property
     def mean(self) -> np.ndarray:
@@ -78,7 +79,7 @@ def load_spread(label: str, name: str = "ant_quad_sgd_recommended") -> Spread:
     meta = arts[0].meta
     return Spread(label, lengths, np.array([a["cosine"] for a in arts]), np.array([a["ceiling"] for a in arts]),
                   np.array([a["seconds"][-1] for a in arts]), tuple(a.meta["seed"] for a in arts),
-                  int(meta["n_params"]), int(meta["act_dim"]), dict(meta["settings"]))
+                  int(meta["n_params"]), int(meta["act_dim"]), dict(meta["settings"]), str(meta.get("command", "")))
 
 
 def not_a_compression_length(n_params: int, act_dim: int) -> float:
@@ -103,19 +104,19 @@ def study_vs_band(spread: Spread, study_lengths, study_cosines) -> list[tuple[in
     return rows
 
 
-def spread_figure(ax, spreads, study=None, study_series=()):
-    """The cosine-vs-length figure with its controls on ``ax`` (see the module doc); returns the ratio axis."""
-    colors = {"weight_change": "C0", "random": "C2"}
-    names = {"weight_change": "weight change", "random": "searched random direction"}
+def spread_figure(ax, spreads, study=None, study_series=(), names=None, colors=None):
+    """The cosine-vs-length figure with its controls on ``ax`` (see the module doc); returns the ratio axis.
+    ``names``/``colors``: one per spread (default: by label, "weight change" in C0, the random direction in C2)."""
+    by_label = {"weight_change": ("weight change", "C0"), "random": ("searched random direction", "C2")}
+    names = names or [by_label.get(s.label, (s.label, ""))[0] for s in spreads]
+    colors = colors or [by_label.get(s.label, ("", "C1"))[1] for s in spreads]
     first = spreads[0]
     P, k, L = first.n_params, first.act_dim, first.lengths
-    for s in spreads:
-        c = colors.get(s.label, "C1")
+    for s, name, c in zip(spreads, names, colors):
         ax.fill_between(s.lengths, s.low, s.high, color=c, alpha=0.25)
         ax.plot(s.lengths, s.mean, "o-", ms=3, color=c,
-                label=f"{names.get(s.label, s.label)}: mean, min–max over {len(s.seeds)} search seeds")
-        ax.plot(s.lengths, s.ceiling.mean(0), ls=(0, (1, 1)), color=c, lw=1.5,
-                label=f"fixed-state ceiling ({names.get(s.label, s.label)})")
+                label=f"{name}: mean, min–max over {len(s.seeds)} search seeds")
+        ax.plot(s.lengths, s.ceiling.mean(0), ls=(0, (1, 1)), color=c, lw=1.5, label=f"fixed-state ceiling ({name})")
     grid = np.arange(1, int(L.max()) + 1)
     ax.plot(grid, np.sqrt(np.minimum(grid / P, 1)), "k--", lw=1, label=f"null √(L/P), P = {P}")
     for name in study_series:
@@ -252,6 +253,18 @@ def study_tests(spread: Spread, study_lengths, study_cosines) -> list:
     return [(L, c) for (L, _), c in zip(found, done)]
 
 
+def spread_sequences(label: str, name: str) -> dict:
+    """{seed: (obs (L, d), actions (L, k))} of the complete sweeps data/spread/<name>/<label>_s<seed> that store their
+    searched sequence (bench/spread.py --target-iteration writes it)."""
+    out = {}
+    for p in sorted(spread_dir(name).glob(f"{label}_s*"), key=lambda p: int(p.name.rsplit("_s", 1)[1])):
+        if (p / "meta.json").is_file():
+            a = store.load(p, SPREAD_KIND)
+            if a.meta.get("complete", True) and "obs" in a.arrays:
+                out[int(a.meta["seed"])] = (a["obs"], a["actions"])
+    return out
+
+
 def load_target(name: str):
     """data/spread/<name>/target (bench/spread.py --evaluate-target): the scanned checkpoints' σ = 0 returns, the
     one closest to the study's return, and w_K's evaluation on 20 fresh episodes (meta["evaluation"]). Notebook 04
@@ -275,9 +288,9 @@ def offdiagonal_features(obs_dim: int) -> np.ndarray:
 # How a vector of our basis is written in the study's (both copies of an off-diagonal coordinate c):
 # "kept" (c, c) — what a gradient is there, and so a weight change made of gradients; "split" (c/2, c/2) — the same
 # function. A norm over the two copies scales c by √2 (kept) or 1/√2 (split). (target scale, gradient scale):
-METRICS = {"ours (P = 3248)": (1.0, 1.0),
-           "study's basis, both kept": (np.sqrt(2.0), np.sqrt(2.0)),
-           "study's basis, target split, gradients kept": (np.sqrt(0.5), np.sqrt(2.0))}
+METRICS = {"our basis": (1.0, 1.0),
+           "study's basis, kept": (np.sqrt(2.0), np.sqrt(2.0)),
+           "study's basis, target split": (np.sqrt(0.5), np.sqrt(2.0))}
 
 
 def basis_cosines(phi, actions, target, lengths, offdiag, target_scale: float = 1.0, gradient_scale: float = 1.0):

@@ -155,3 +155,275 @@ def test_trainer_grid_groups_are_consistent():
     for g in grid.values():
         assert g.cos_searched.shape == g.cos_random.shape == (len(g.seeds), len(g.lengths))
         assert np.all(g.cos_searched <= 1 + 1e-9) and np.all(g.cos_random <= 1 + 1e-9)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# §4 "On a target trained the study's way" and "What the study's P = 6056 does to its cosine": every number the two
+# cells print, recomputed from data/spread/<run>_it<K>_recommended/ (npz + JSON), data/runs/ and the study's CSV
+# with this file's own code (no spread_plots helper): own features, an explicit 6056-coordinate duplicated basis
+# with numpy QR, scipy Welch and a written-out Holm (claims_verdicts).
+
+RUN = "ant_quad_sgd"
+
+
+def _it_folder():
+    found = sorted((project_root() / "data" / "spread").glob(f"{RUN}_it*_recommended/target/meta.json"))
+    if not found:
+        pytest.skip("no shorter-trained target shipped (bench/spread.py --target-iteration K)")
+    return found[0].parent.parent
+
+
+def _raw_target(folder):
+    import json
+
+    return json.loads((folder / "target" / "meta.json").read_text()), np.load(folder / "target" / "arrays.npz")
+
+
+def _raw_it_sweeps(folder):
+    """{seed: npz} of the complete weight-change sweeps in folder."""
+    import json
+
+    out = {}
+    for meta in sorted(folder.glob("weight_change_s*/meta.json"), key=lambda p: int(p.parent.name.rsplit("_s", 1)[1])):
+        m = json.loads(meta.read_text())
+        if m.get("complete", True):
+            out[m["seed"]] = np.load(meta.parent / "arrays.npz")
+    return out
+
+
+def _run_raw():
+    import json
+
+    folder = project_root() / "data" / "runs" / RUN
+    return json.loads((folder / "meta.json").read_text()), np.load(folder / "arrays.npz")["checkpoints"]
+
+
+def _exec_cells(*needles):
+    """Run notebook 04's loading cells, then the cells containing each needle; return what they printed."""
+    import contextlib
+    import io
+    import types
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    pick = [next(s for s in code if s.startswith("RUNS = ")), next(s for s in code if s.startswith("runs = "))]
+    pick.append(next(s for s in code if s.startswith("spreads = {lab: sp.load_spread")))
+    pick += [next(s for s in code if n in s) for n in needles]
+    from gc_helpers import compression, plots
+
+    quiet = types.SimpleNamespace(savefig=lambda *a, **k: None, study_curves=plots.study_curves)
+    ns = {"np": np, "sp": sp, "compression": compression, "plots": quiet}
+    exec("import matplotlib.pyplot as plt\nfrom gc_helpers import training\nfrom gc_helpers.config import pick\n", ns)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for i, src in enumerate(pick):
+            exec(src, ns)
+            if i == 1:
+                ns["run"], ns["study"] = ns["runs"]["quad SGD"], plots.study_curves()
+    ns["plt"].close("all")
+    return out.getvalue()
+
+
+def _number(s):
+    return float(s.replace("−", "-"))
+
+
+def test_study_target_is_the_scanned_checkpoint_closest_to_the_study_return():
+    meta, z = _raw_target(_it_folder())
+    i = int(np.argmin(np.abs(z["scan_return"] - meta["study_return"])))
+    assert int(z["scan_iterations"][i]) == meta["scan_closest"] == meta["target_iteration"]
+    ev = meta["evaluation"]
+    assert ev["noise_std"] == 0.0 and ev["n_episodes"] == len(z["returns"]) >= 20 and ev["seed"] != meta["scan_seed"]
+    assert ev["mean_return"] == pytest.approx(np.mean(z["returns"]))
+    assert ev["stderr"] == pytest.approx(np.std(z["returns"], ddof=1) / np.sqrt(len(z["returns"])))
+    assert ev["mean_length"] == pytest.approx(np.mean(z["lengths"]))
+    seeds = _raw_it_sweeps(_it_folder())
+    assert len(seeds) >= 5, "a band needs at least 5 search seeds"
+
+
+@pytest.fixture(scope="module")
+def study_target_cells():
+    return _exec_cells("sp.load_target(", "stats.compare(wk.cosine", "sp.offdiagonal_features(",
+                       "sp.study_random_reachable(")
+
+
+def test_study_target_cell_prints_the_raw_numbers(study_target_cells):
+    """The pick, w_K's evaluation, the band on w_K against the study and w_last, and the Welch/Holm verdicts."""
+    from claims_verdicts import family
+
+    out = study_target_cells
+    folder = _it_folder()
+    meta, z = _raw_target(folder)
+    K, ev = meta["target_iteration"], meta["evaluation"]
+    for it, r, se, ln, v in zip(z["scan_iterations"], z["scan_return"], z["scan_stderr"], z["scan_length"],
+                                z["scan_velocity"]):
+        assert f"w_{int(it):<3d} return {r:5.0f} ± {se:3.0f}, length {ln:5.0f}, forward velocity {v:.2f} m/s" in out
+    assert (f"w_{K} on {ev['n_episodes']} fresh episodes (σ = 0): return {ev['mean_return']:.0f} ± {ev['stderr']:.0f}, "
+            f"length {ev['mean_length']:.0f}, forward velocity {ev['mean_forward_velocity']:.2f} m/s") in out
+    ours, full, study = _raw_it_sweeps(folder), _raw_spread("weight_change"), _raw_study("quad model, alpha-optim")
+    lengths = ours[min(ours)]["lengths"]
+    common = sorted(set(int(L) for L in lengths) & set(full) & set(study))
+    assert len(common) >= 5
+    pairs = []
+    for L in common:
+        j = int(np.flatnonzero(lengths == L)[0])
+        a, b = np.array([z_["cosine"][j] for z_ in ours.values()]), np.array(full[L])
+        lo, hi, c = a.min(), a.max(), study[L]
+        where = "inside" if lo <= c <= hi else ("above" if c > hi else "below")
+        row = next(x for x in out.splitlines() if x.startswith(f"{L:4d} {c:6.3f} "))
+        assert (f"{a.mean():.3f} ± {a.std(ddof=1):.3f} [{lo:.3f}–{hi:.3f}] (n = {a.size}) {where:>13s} "
+                f"{b.mean():.3f} ± {b.std(ddof=1):.3f} (n = {b.size})") in row, (row, L)
+        pairs.append((a, b, f"w_{K} − w_0", "w_last − w_0"))
+    assert "no test is made against it" in out
+    lines = [x for x in out.splitlines() if x.startswith("target, L = ")]
+    assert len(lines) == len(common)
+    for line, L, w in zip(lines, common, family(pairs)):
+        assert line.startswith(f"target, L = {L}: ") and line.endswith(w), (line, w)
+
+
+def _features(obs, mean, std):
+    """[1, x, x_i x_j for i ≤ j] of x = (obs − mean)/std, written out for the test."""
+    x = (np.asarray(obs, float) - np.asarray(mean)) / np.asarray(std)
+    d = x.shape[1]
+    quad = [x[:, i] * x[:, j] for i in range(d) for j in range(i, d)]
+    return np.column_stack([np.ones(len(x)), x, *quad])
+
+
+def _study_basis_map(d, k, off):
+    """(source, factor) for each of the study's k·(1 + d + d²) coordinates (per action [bias, x, x x^T row-major]):
+    the coordinate of our basis (k × F, row-major, F = 1 + d + d(d+1)/2) it copies and the factor, 1 on the bias, x and
+    the squares, ``off`` on both x_i x_j and x_j x_i (1: the coefficient kept on both, 1/2: split between them)."""
+    F = 1 + d + d * (d + 1) // 2
+    ours = {}
+    col = 1 + d
+    for i in range(d):
+        for j in range(i, d):
+            ours[(i, j)] = ours[(j, i)] = col
+            col += 1
+    src, fac = [], []
+    for a in range(k):
+        for c in range(1 + d):
+            src.append(a * F + c)
+            fac.append(1.0)
+        for i in range(d):
+            for j in range(d):
+                src.append(a * F + ours[(i, j)])
+                fac.append(1.0 if i == j else off)
+    return np.array(src), np.array(fac)
+
+
+def _prefix_cosines(basis, targets, lengths):
+    """cos(target, span of the first L columns of basis) for each target (rows of the result) and L, from basis = QR
+    (R only): the leading L×L block of R is the R of the first L columns, so y = R^-T basis^T target gives
+    cos² = Σ_{i<L} y_i² / ‖target‖²."""
+    from scipy.linalg import solve_triangular
+
+    r = np.linalg.qr(basis, mode="r")
+    assert np.abs(np.diag(r)).min() > 1e-9 * np.abs(np.diag(r)).max(), "full column rank: the prefixes hold"
+    T = np.atleast_2d(targets)
+    y = solve_triangular(r.T, basis.T @ T.T, lower=True)
+    return np.sqrt(np.cumsum(y**2, axis=0)[np.asarray(lengths) - 1].T) / np.linalg.norm(T, axis=1)[:, None]
+
+
+@pytest.fixture(scope="module")
+def explicit_basis():
+    """Per search seed of the shorter-trained target, the best-α cosine at the common lengths in our basis (the
+    artifact's), and in an explicit 6056-coordinate study basis with the target's coefficients kept or split."""
+    folder = _it_folder()
+    meta, _ = _raw_target(folder)
+    K = meta["target_iteration"]
+    rmeta, ck = _run_raw()
+    d, k = rmeta["obs_dim"], rmeta["act_dim"]
+    w = ck[K] - ck[0]
+    seeds = _raw_it_sweeps(folder)
+    study = _raw_study("quad model, alpha-optim")
+    lengths = seeds[min(seeds)]["lengths"]
+    common = sorted(set(int(L) for L in lengths) & set(_raw_spread("weight_change")) & set(study))
+    idx = [int(np.flatnonzero(lengths == L)[0]) for L in common]
+    res = {"ours": [], "kept": [], "split": []}
+    src, kept_f = _study_basis_map(d, k, 1.0)
+    _, split_f = _study_basis_map(d, k, 0.5)
+    assert src.size == k * (1 + d + d * d)
+    targets = np.stack([w[src] * kept_f, w[src] * split_f])  # the target kept, and split between the two copies
+    for n, z in enumerate(seeds.values()):
+        phi = _features(z["obs"][: max(common)], rmeta["obs_mean"], rmeta["obs_std"])
+        G = np.stack([np.kron(z["actions"][t], phi[t]) for t in range(max(common))], axis=1)  # (3248, L): our basis
+        if n == 0:  # the method against the search's own cosine, once
+            assert np.allclose(_prefix_cosines(G, w, common)[0], z["cosine"][idx], atol=1e-6)
+        G6 = G[src] * kept_f[:, None]  # (6056, L): a gradient has the same value on x_i x_j and x_j x_i
+        kept, split = _prefix_cosines(G6, targets, common)
+        res["ours"].append(z["cosine"][idx])
+        res["kept"].append(kept)
+        res["split"].append(split)
+    return dict(K=K, common=common, study=study, rmeta=rmeta, ck=ck, band={m: np.array(v) for m, v in res.items()})
+
+
+def test_study_basis_cosines_recomputed_in_an_explicit_6056_basis(study_target_cells, explicit_basis):
+    out = study_target_cells
+    K, common, study, rmeta, ck = (explicit_basis[x] for x in ("K", "common", "study", "rmeta", "ck"))
+    d, k = rmeta["obs_dim"], rmeta["act_dim"]
+    P, P_study = ck.shape[1], k * (1 + d + d * d)
+    assert (P, P_study) == (3248, 6056), "the study's P: 27 + 729 features × 8 actions + 8 biases"
+    w = ck[K] - ck[0]
+    res = explicit_basis["band"]
+    for j, L in enumerate(common):
+        row = next(x for x in out.splitlines() if x.startswith(f"{L:4d} {study[L]:6.3f} ") and x.count("±") == 3)
+        nums = [_number(t) for t in row.replace("[", " ").replace("]", " ").replace(",", " ").split() if t != "±"]
+        # L, study, ours mean, sd, kept mean, sd, diff mean, min, max, split mean, sd, null ours, null study
+        want = [L, study[L], res["ours"][:, j].mean(), res["ours"][:, j].std(ddof=1), res["kept"][:, j].mean(),
+                res["kept"][:, j].std(ddof=1), (res["kept"] - res["ours"])[:, j].mean(),
+                (res["kept"] - res["ours"])[:, j].min(), (res["kept"] - res["ours"])[:, j].max(),
+                res["split"][:, j].mean(), res["split"][:, j].std(ddof=1), np.sqrt(L / P), np.sqrt(L / P_study)]
+        assert np.allclose(nums, want, atol=6e-4), (row, want)
+    off = np.array([i != j for i in range(d) for j in range(i, d)])
+    Wk = w.reshape(k, -1)[:, 1 + d:]
+    frac = np.sum(Wk[:, off] ** 2) / np.sum(w**2)
+    assert f"w_{K} − w_0 holds {frac:.1%} of its squared norm on those coordinates" in out
+    # a random direction in the study's basis: the reachable (symmetric) part holds 3248/6056 of its energy on average
+    line = next(x for x in out.splitlines() if x.startswith("a random direction drawn in the study's basis"))
+    f_printed = _number(line.split(": ", 1)[1].split(" ", 1)[0])
+    assert abs(f_printed - P / P_study) < 0.005
+    rstudy = _raw_study("quad model, random direction")
+    assert f"the study's random direction at L = 490: {rstudy[490]:.3f}" in line
+    assert abs(_number(line.split("i.e. ")[1].split(" ")[0]) - rstudy[490] / np.sqrt(P / P_study)) < 0.005
+    rd = np.array(_raw_spread("random")[490])
+    assert f"ours (searched, our basis): {rd.mean():.3f} [{rd.min():.3f}–{rd.max():.3f}]" in line
+
+
+def test_study_target_prose_matches_the_artifacts(explicit_basis):
+    """§4's reading of the shorter-trained target: every claim in its prose, from the raw artifacts."""
+    from claims_verdicts import family
+
+    text = markdown().replace("\n", " ")
+    assert "On a target trained the study's way" in text and "no test is possible" in text
+    folder = _it_folder()
+    meta, _ = _raw_target(folder)
+    ev = meta["evaluation"]
+    rmeta, _ = _run_raw()
+    # "it lasts the whole episode and walks more slowly than w_last"
+    assert "it lasts the whole episode and walks more slowly than" in text
+    assert ev["mean_length"] == ev["horizon"] and ev["mean_forward_velocity"] < (
+        rmeta["evaluation"]["sigma_0"]["mean_forward_velocity"])
+    ours, full, study = _raw_it_sweeps(folder), _raw_spread("weight_change"), _raw_study("quad model, alpha-optim")
+    lengths = ours[min(ours)]["lengths"]
+    common = sorted(set(int(L) for L in lengths) & set(full) & set(study))
+    band = {L: np.array([z["cosine"][int(np.flatnonzero(lengths == L)[0])] for z in ours.values()]) for L in common}
+    # "our seeds' mean lies above the study's point at every length both record"
+    assert "our seeds' mean lies above the study's point at every length both record" in text
+    assert all(band[L].mean() > study[L] for L in common)
+    # "at some lengths the study's value lies inside our seeds' range"
+    assert "at some lengths the study's value lies inside our seeds' range" in text
+    assert any(band[L].min() <= study[L] <= band[L].max() for L in common)
+    # "and above our band on w_last: the target matters" — a verdict at every length (≥ 5 seeds a side)
+    words = family([(band[L], full[L], "K", "last") for L in common])
+    assert all(w == "K higher (at level 0.05)" for w in words), words
+    # "our seeds' mean stays above the study's point in either basis" and the basis moves cosines "by little"
+    assert "our seeds' mean stays above the study's point in either basis" in text and "by little" in text
+    kept, ours_ = explicit_basis["band"]["kept"], explicit_basis["band"]["ours"]
+    assert explicit_basis["common"] == common
+    for j, L in enumerate(common):
+        assert kept[:, j].mean() > study[L]
+        assert np.abs(kept[:, j] - ours_[:, j]).max() < 0.5 * (band[L].mean() - study[L])
