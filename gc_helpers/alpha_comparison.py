@@ -9,7 +9,8 @@ displays the widget, which reruns it when a slider moves and the "run" button is
 - ``compare_alpha``: the whole-sequence CEM (``compression.cem.cem_sequence``) without α and with the best α at
   the same (L, σ), same seeds, and a figure of best cosine vs CEM iteration with the √(L/P) null model: why
   Algorithm 1 fails.
-- ``compare_widget``: sliders for L and σ (plus a button) around ``compare_alpha``.
+- ``horizon_sigma_sliders``: the sliders for L and σ (the notebook's widget reruns ``compare_alpha`` with their
+  values); ``summary``: one line of both cosines, the null and the cost.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import numpy as np
 
 from .checks import int_at_least, positive_float
 from .compression.cem import CEMResult, cem_sequence
-from .course import output_to
 from .policies import GaussianPolicy
 
 # ------------------------------------------------------------------------------------------------------------
@@ -100,32 +100,6 @@ def horizon_sigma_sliders(L: int = 20, sigma: float = 0.5, L_max: int = 200, sig
     s_sigma = W.FloatLogSlider(value=sigma, base=10, min=-2, max=math.log10(sigma_max), step=0.05,
                                description="search σ", continuous_update=False)
     return s_L, s_sigma
-
-
-def compare_widget(policy: GaussianPolicy, target, L: int = 20, sigma: float = 0.5, L_max: int = 200,
-                   sigma_max: float = 2.0, **kw):
-    """Sliders for L and σ and a "run" button around ``compare_alpha``; the figure and a one-line summary go to
-    an Output area. Returns the ipywidgets.VBox (display it). Nothing runs until the button is pressed.
-    Taught in notebooks/03_cem_compression.ipynb, §4 Try it: the horizon L and the search σ."""
-    import ipywidgets as W
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    s_L, s_sigma = horizon_sigma_sliders(L, sigma, L_max, sigma_max)
-    button = W.Button(description="run CEM", button_style="primary")
-    out = W.Output()
-
-    def run(_=None):
-        with output_to(out):  # not `with out:`, on which a headless run can wait (see course.output_to)
-            cmp, fig = compare_alpha(policy, target, s_L.value, s_sigma.value, **kw)
-            display(fig)
-            plt.close(fig)
-            print(summary(cmp))
-
-    button.on_click(run)
-    box = W.VBox([W.HBox([s_L, s_sigma, button]), out])
-    box.run = run  # so that a notebook (or a test) can trigger one run without clicking
-    return box
 
 
 def summary(cmp: Comparison) -> str:

@@ -36,11 +36,6 @@ def preset_name() -> str:
     return preset or "class"
 
 
-def is_fast() -> bool:
-    """True under the fast preset."""
-    return preset_name() == "fast"
-
-
 def pick(fast, full, classroom=_DEFAULT):
     """The value for the active preset: ``fast``, ``full``, or ``classroom`` for the class preset (default: the
     fast value; the class preset loads heavy results from ``data/`` instead of recomputing them)."""

@@ -219,17 +219,10 @@ def grid_metrics(arts) -> dict:
     return out
 
 
-def versus(name_a: str, x, name_b: str, y, what: str) -> str:
-    """One comparison over seeds, as the notebooks state it (``stats.compare``: Welch's t at level
-    ``stats.LEVEL``, a verdict only with ≥ ``stats.MIN_SEEDS`` seeds a side, else "n = 3: no verdict")."""
-    from . import stats
-
-    return f"{what}: " + stats.compare(x, y, name_a, name_b).summary(digits=3)
-
-
 def versus_all(items) -> list[str]:
-    """``versus`` for every (name_a, x, name_b, y, what) of one table, Holm-corrected as one family (notebooks 02
-    §4 and 06 §5)."""
+    """One comparison over seeds per (name_a, x, name_b, y, what) of one table, as the notebooks state it
+    (``stats.compare``: Welch's t at level ``stats.LEVEL``, a verdict only with ≥ ``stats.MIN_SEEDS`` seeds a side,
+    else "n = 3: no verdict"), Holm-corrected as one family (notebooks 02 §4 and 06 §5)."""
     from . import stats
 
     items = list(items)

@@ -272,7 +272,7 @@ def test_store_errors(tmp_path):
 def test_gc_fast_on(monkeypatch, value):
     monkeypatch.delenv("GC_PRESET", raising=False)
     monkeypatch.setenv("GC_FAST", value)
-    assert config.is_fast() and config.preset_name() == "fast" and config.pick("f", "F") == "f"
+    assert config.preset_name() == "fast" and config.pick("f", "F") == "f"
 
 
 @pytest.mark.parametrize("value", [None, "", "0", "false", "no"])
@@ -282,7 +282,7 @@ def test_gc_fast_off(monkeypatch, value):
     else:
         monkeypatch.setenv("GC_FAST", value)
     monkeypatch.delenv("GC_PRESET", raising=False)
-    assert not config.is_fast() and config.preset_name() == "class" and config.pick("f", "F") == "f"
+    assert config.preset_name() == "class" and config.pick("f", "F") == "f"
     assert config.pick("f", "F", classroom="c") == "c"
 
 
@@ -313,7 +313,7 @@ def test_unknown_preset(monkeypatch, preset):
 def test_gc_fast_garbage(monkeypatch, value):
     monkeypatch.setenv("GC_FAST", value)
     with pytest.raises(ValueError, match="GC_FAST"):
-        config.is_fast()
+        config.preset_name()
 
 
 def test_folders_follow_gc_root(monkeypatch, tmp_path):

@@ -25,7 +25,7 @@ Everything a notebook uses is importable from here: ``from gc_helpers import com
 from ..vectors import cosine  # noqa: F401  (C.cosine: bench/decompression.py still reads it here)
 from .alpha import best_alpha_lbfgs, fit_alpha
 from .cem import CEMResult, batch_cosines, cem_iteration, cem_sequence
-from .chunked import CHUNK_METHODS, DEFAULTS, STUDY_RESET_SEED, ChunkOptions, chunk_search
+from .chunked import CHUNK_METHODS, STUDY_RESET_SEED, ChunkOptions, chunk_search
 from .geometry import box_step, mean_jacobian, policy_mean, project_directions, step_grads
 from .incremental import IncrementalSpan, span_gains
 from .probes import Compressibility, random_action_compressibility
@@ -47,7 +47,7 @@ from .sweeps import COMPRESSED_KIND, as_sweep, compressed_dir, load_compressed, 
 from .targets import Target, artifact_path, load_run_artifact, random_target, run_policy, weight_change_target
 
 __all__ = [
-    "AlphaFit", "BEST", "CEMResult", "CHUNK_METHODS", "COMPRESSED_KIND", "ChunkOptions", "Compressibility", "DEFAULTS",
+    "AlphaFit", "BEST", "CEMResult", "CHUNK_METHODS", "COMPRESSED_KIND", "ChunkOptions", "Compressibility",
     "IncrementalSpan", "RECOMMENDED", "STUDY_RESET_SEED", "Scorer", "SearchResult", "Target",
     "artifact_path", "as_sweep", "batch_cosines", "best_alpha", "best_alpha_exact", "best_alpha_lbfgs",
     "box_step", "cem_iteration", "cem_sequence", "chunk_gain", "chunk_search", "compressed_dir",

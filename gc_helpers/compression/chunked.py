@@ -87,9 +87,6 @@ class ChunkOptions:
         return cls(**options)
 
 
-DEFAULTS = asdict(ChunkOptions())
-
-
 def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: int = 10,
                  method: str = "project", reset_seeds=(STUDY_RESET_SEED,), lengths=None, seed: int = 0,
                  env_id: str | None = None, n_threads: int | None = None, torch_n_threads: int | None = 1,
