@@ -48,9 +48,9 @@ from gc_helpers import behaviour_cloning as cloning  # noqa: E402
 from gc_helpers import compression as C  # noqa: E402
 from gc_helpers import envs, rollouts, store  # noqa: E402
 from gc_helpers import line_search as lsearch  # noqa: E402
-from gc_helpers.checks import seed_list as check_seeds  # noqa: E402  (one seed-list check)
 from gc_helpers.config import data_dir  # noqa: E402
 from gc_research import refined_line_search as refined  # noqa: E402
+from gc_research.seeds import seed_list as check_seeds  # noqa: E402  (one seed-list check)
 
 KIND = "decompressed_seed"
 LENGTHS = (50, 100, 200, 490)

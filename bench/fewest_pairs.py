@@ -45,10 +45,10 @@ from gc_helpers import envs, store  # noqa: E402
 from gc_helpers import fewest_pairs as F  # noqa: E402
 from gc_helpers import fewest_pairs_table as T  # noqa: E402
 from gc_helpers import outer_search as O  # noqa: E402
-from gc_helpers.checks import seed_list  # noqa: E402
 from gc_helpers.config import data_dir  # noqa: E402
 from gc_research import fewest_pairs_build as build  # noqa: E402
 from gc_research import refined_line_search as refined  # noqa: E402
+from gc_research.seeds import seed_list  # noqa: E402
 
 REFINED_BETAS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)  # multiples of ‖d‖; includes the old 4-point grid
 METHODS = ("cosine", "bc_first", "bc_subset", "random", "multi", "outer", "outer_long")

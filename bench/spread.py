@@ -43,8 +43,8 @@ import numpy as np
 
 from gc_helpers import compression as C
 from gc_helpers import store
-from gc_helpers.checks import seed_list
 from gc_helpers.config import data_dir
+from gc_research.seeds import seed_list
 
 LENGTHS = (25, 50, 100, 200, 300, 400, 490)
 STUDY_LENGTHS = tuple(range(10, 491, 10))  # the lengths of the study's cosine-vs-length figure

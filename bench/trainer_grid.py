@@ -25,10 +25,10 @@ import numpy as np
 
 from gc_helpers import compression as C
 from gc_helpers import store
-from gc_helpers.checks import seed_list
 from gc_helpers.config import data_dir
 from gc_helpers.training import TrainConfig, evaluate_run, train_reinforce
 from gc_research.run_evaluations import evaluation_dict
+from gc_research.seeds import seed_list
 
 ITERATIONS = 40
 GROUPS = {  # name: (TrainConfig fields, learning-rate grid)

@@ -381,7 +381,7 @@ def test_with_overrides():
                                         ([0, 1, 0], r"repeats \[0\]"), ([0, -1], "non-negative"),
                                         ([True], "non-negative"), (None, "at least one")])
 def test_seed_lists_are_checked(seeds, says):
-    from gc_helpers.checks import seed_list
+    from gc_research.seeds import seed_list
 
     with pytest.raises(ValueError, match=says):
         seed_list(seeds)

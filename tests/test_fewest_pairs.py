@@ -10,9 +10,9 @@ from gc_helpers import envs
 from gc_helpers import fewest_pairs as F
 from gc_helpers import fewest_pairs_table as T
 from gc_helpers import outer_search as O
-from gc_helpers.checks import seed_list
 from gc_helpers.policies import Normalizer, make_policy
 from gc_research import fewest_pairs_build as build
+from gc_research.seeds import seed_list
 
 RUN = "ant_quad_sgd"
 TINY = O.OuterConfig(population=3, elites=2, iterations=3, n_episodes=1, horizon=8)
