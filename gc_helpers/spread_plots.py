@@ -28,7 +28,6 @@ from .config import data_dir
 
 SPREAD_KIND = "spread"
 TARGET_KIND = "spread_target"
-GROUP_NAMES = ("quad_sgd", "quad_adam", "linear_sgd", "mlp_sgd")  # bench/trainer_grid.py's groups
 GRID_KIND = "trainer_grid"
 
 

@@ -17,6 +17,7 @@ from gc_helpers.config import data_dir, project_root
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 GRID = (50, 100, 200, 490)
+GROUP_NAMES = ("quad_sgd", "quad_adam", "linear_sgd", "mlp_sgd")  # bench/trainer_grid.py's groups, in table order
 
 
 def _artifacts(kind: str, folder: str) -> list[store.Artifact]:
@@ -247,7 +248,7 @@ def trainer_grid_table() -> list[str]:
     """Trainers and architectures over training seeds (notebooks 02 §4, 04 §5, 06 §5): each complete group of
     bench/trainer_grid.py at its picked learning rate, mean ± s.d. [min–max] over seeds."""
     from gc_helpers.envs import env_spec
-    from gc_helpers.spread_plots import GROUP_NAMES, grid_metrics, not_a_compression_length, picked_group, seed0_returns
+    from gc_helpers.spread_plots import grid_metrics, not_a_compression_length, picked_group, seed0_returns
 
     groups = {g: arts for g in GROUP_NAMES if (arts := picked_group(g))}
     if not groups:
