@@ -83,21 +83,14 @@ def episode_plan(seed: int, generation: int, config: SearchConfig) -> tuple[int,
     return first, int(rng.integers(config.horizon_low, config.horizon_high + 1))
 
 
-def forward_velocity(policy, n_episodes: int, horizon: int, seed: int, pool=None) -> tuple[float, int]:
-    """Metres walked (σ = 0) per second of the horizon, averaged over ``n_episodes`` episodes from
-    ``env.reset(seed + i)``: a fall ends an episode and the rest of the horizon counts as 0 m/s. And env steps."""
-    pool = pool or rollouts.EnvPool(policy.env_id or "Ant-v5", n_episodes, n_threads=1)
-    r = rollouts.rollout(pool, policy.mean_fn(), int_at_least(horizon, "horizon"), seed, 0.0)
-    return float(r.forward_velocity.sum(axis=1).mean() / horizon), r.env_steps
-
-
 def population_velocity(policy, directions, horizon: int, seed: int, n_episodes: int = 1,
                         datas=None) -> tuple[np.ndarray, int]:
-    """``forward_velocity`` of many policies at once: row i of ``directions`` (N, P) is the weights w_first + d_i
-    of candidate i, each run on the same ``n_episodes`` episodes from ``env.reset(seed + e)`` (common random
-    numbers). One loop steps every candidate's episodes together, so the Python cost of a step is paid once per
-    generation instead of once per candidate (the same physics, start states, clipping and healthy rule as
-    ``rollouts.rollout``). Returns (N,) velocities and the env steps taken."""
+    """The forward velocity (σ = 0) of many policies at once: metres walked per second of the horizon, averaged over
+    episodes, a fall ending an episode and the rest of the horizon counting as 0 m/s. Row i of ``directions``
+    (N, P) is the weights w_first + d_i of candidate i, each run on the same ``n_episodes`` episodes from
+    ``env.reset(seed + e)`` (common random numbers). One loop steps every candidate's episodes together, so the
+    Python cost of a step is paid once per generation instead of once per candidate (the same physics, start
+    states, clipping and healthy rule as ``rollouts.rollout``). Returns (N,) velocities and the env steps taken."""
     env_id = policy.env_id or "Ant-v5"
     spec = envs.env_spec(env_id)
     D = np.asarray(directions, dtype=np.float64)
