@@ -49,6 +49,7 @@ from gc_helpers import compression as C  # noqa: E402
 from gc_helpers import envs, rollouts, store  # noqa: E402
 from gc_helpers import line_search as lsearch  # noqa: E402
 from gc_helpers.config import data_dir  # noqa: E402
+from gc_helpers.vectors import cosine  # noqa: E402
 from gc_research import refined_line_search as refined  # noqa: E402
 from gc_research.seeds import seed_list as check_seeds  # noqa: E402  (one seed-list check)
 
@@ -262,7 +263,7 @@ def decompress_refined(run: str, name: str, info: dict, build, folder: Path, n_s
               "select_velocities": np.array([e.mean_forward_velocity for e in ls.evaluations]),
               **{f"fresh_{k}": v for k, v in fresh.items()}}
     meta = {"env_id": first.env_id, "run": run, "horizon": horizon, "noise_std": 0.0, **info,
-            "cosine": float(C.cosine(d, dw)), "norm": float(np.linalg.norm(d)), "scale": scale,
+            "cosine": float(cosine(d, dw)), "norm": float(np.linalg.norm(d)), "scale": scale,
             "best_beta": beta, "edge": ls.edge, "line_search": "refined", "grid": list(REFINED_GRID),
             "select_seed": SELECT_SEED, "select_episodes": n_select, "select_env_steps": select_steps,
             "fresh_seed": FRESH_SEED, "fresh_episodes": n_fresh, "fresh_reused": reused,
@@ -295,7 +296,7 @@ def decompress_one(run: str, name: str, info: dict, build, folder: Path, n_selec
               "select_lengths": np.array([e.mean_length for e in ls.evaluations]),
               **{f"fresh_{k}": v for k, v in fresh.items()}}
     meta = {"env_id": first.env_id, "run": run, "horizon": horizon, "noise_std": 0.0, **info,
-            "cosine": float(C.cosine(d, dw)), "norm": float(np.linalg.norm(d)), "scale": scale,
+            "cosine": float(cosine(d, dw)), "norm": float(np.linalg.norm(d)), "scale": scale,
             "best_beta": beta, "select_seed": SELECT_SEED, "select_episodes": n_select, "fresh_seed": FRESH_SEED,
             "fresh_episodes": n_fresh, "wall_time": time.perf_counter() - t0, "command": "bench/decompression.py"}
     store.save(path, KIND, arrays, meta)

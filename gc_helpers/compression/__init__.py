@@ -22,7 +22,6 @@ One module per idea, read in this order:
 Everything a notebook uses is importable from here: ``from gc_helpers import compression as C; C.search(...)``.
 """
 
-from ..vectors import cosine  # noqa: F401  (C.cosine: bench/decompression.py still reads it here)
 from .alpha import best_alpha_lbfgs, fit_alpha
 from .cem import CEMResult, batch_cosines, cem_iteration, cem_sequence
 from .chunked import CHUNK_METHODS, STUDY_RESET_SEED, ChunkOptions, chunk_search
