@@ -72,8 +72,8 @@ def scan_line(w_first, direction, betas, scale: float, score: Callable[[np.ndarr
 
 @dataclass(frozen=True)
 class LineSearch:
-    """Returns along w_first + β · scale · d̂ for each β (see ``line_search``); ``best_theta``: the best candidate's
-    weights."""
+    """Returns along w_first + β · scale · d̂ for each β (see ``line_search``); the best candidate's weights are
+    ``theta_at(w_first, direction, best_beta, scale)``."""
 
     betas: np.ndarray
     evaluations: tuple  # rollouts.Evaluation per β
@@ -102,12 +102,6 @@ class LineSearch:
     @property
     def best(self) -> rollouts.Evaluation:
         return self.evaluations[self.best_index]
-
-    @property
-    def best_theta(self) -> np.ndarray:
-        if self.w_first is None or self.direction is None:
-            raise ValueError("this LineSearch was built without w_first and direction; use line_search")
-        return theta_at(self.w_first, self.direction, self.best_beta, self.scale)
 
 
 

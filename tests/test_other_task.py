@@ -29,7 +29,8 @@ def test_recommended_search_and_line_search_on_hopper(hopper_run):
     scale = float(np.linalg.norm(target.vector))
     ls = lsearch.line_search(policy, res.direction, [0.5, 1.0], scale, n_episodes=2, horizon=20)
     assert ls.returns.shape == (2,) and np.all(np.isfinite(ls.returns))
-    np.testing.assert_array_equal(ls.best_theta, lsearch.theta_at(policy.flat(), res.direction, ls.best_beta, scale))
+    best = lsearch.theta_at(ls.w_first, ls.direction, ls.best_beta, ls.scale)  # the line the search walked
+    np.testing.assert_array_equal(best, lsearch.theta_at(policy.flat(), res.direction, ls.best_beta, scale))
 
 
 def test_a_mismatched_task_names_env_id(hopper_run):
