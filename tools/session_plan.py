@@ -54,7 +54,7 @@ PLAN: list[tuple[str, list[tuple[str, dict]]]] = [
            ("02_train_quadratic_agent", {"*": ELSEWHERE, "opening": "class", "1": "class"})]),
     ("4", [("02_train_quadratic_agent", {"opening": ELSEWHERE, "1": ELSEWHERE, "What we saw": "reading"})]),
     ("5", [("03_cem_compression", {"6": "reading", "What we saw": "reading", "Exercises": "homework"})]),
-    ("6", [("04_alpha_optimisation", {"5": "homework", "6": "reading", "What we saw": "reading",
+    ("6", [("04_alpha_optimisation", {"4": "reading", "5": "homework", "6": "reading", "What we saw": "reading",
                                       "Exercises": "homework"})]),
     ("7", [("05_line_search_decompression", {"0": "reading", "7": "reading", "What we saw": "reading",
                                              "Exercises": "homework"})]),
