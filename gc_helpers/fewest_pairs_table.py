@@ -9,6 +9,7 @@ Taught in notebooks/07_fewest_pairs.ipynb (§5 the shipped table). Layout under 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -125,8 +126,27 @@ def verdicts(table, reference_velocity: float | None = None) -> list[str]:
     """The conclusions notebook 07 §7 states for one run's table, each computed from it: the best ≤ 16 pairs (any,
     and manufactured) against 80 % of the trained policy's velocity (``reference_velocity``, default the table's
     own fresh-episode measurement), and the comparisons of ``calls`` — each line gives both sides' mean ± sd and
-    seeds, their search env steps, Welch's test with Holm's correction over the table, and the verdict ("n = 3:
+    seeds, their search env steps, Welch's test with Holm's correction over the table, and the verdict ("n = <seeds>:
     no verdict" below ``stats.MIN_SEEDS`` seeds a side)."""
+    return [v.line for v in verdict_items(table, reference_velocity)]
+
+
+class Verdict(NamedTuple):
+    """One line of ``verdicts`` and what it says: ``key`` names the question ("reference", "best ≤ 16 any pairs",
+    "best ≤ 16 manufactured pairs (the goal)", "L = <L>", "answer", or "L = <L>: <a> vs <b>" for a comparison
+    called with enough seeds that the lines before do not show), ``L`` its number of pairs (None for the
+    reference), ``subject`` who was compared with whom, ``verdict`` the words ("" for the reference)."""
+
+    key: str
+    L: int | None
+    subject: str
+    verdict: str
+    line: str
+
+
+def verdict_items(table, reference_velocity: float | None = None) -> list[Verdict]:
+    """``verdicts`` as ``Verdict``s, so two tables' conclusions can be set side by side (``changes``); after the
+    best-of lines, every other comparison of ``calls`` with enough seeds a side to be called gets a line."""
     from . import stats
 
     if reference_velocity is None:
@@ -139,10 +159,10 @@ def verdicts(table, reference_velocity: float | None = None) -> list[str]:
         ref = {"velocity": float(reference_velocity), "n_episodes": None, "source": "given"}
     v_tr = ref["velocity"]
     Ls, methods = sorted(set(table["L"].tolist())), sorted(set(table["method"].tolist()))
-    out = [f"The trained policy walks at {v_tr:.2f} m/s (its reference velocity: {ref['n_episodes']} fresh episodes, "
-           f"{ref['source']}; the 80 % bar: {0.8 * v_tr:.2f} m/s). Verdicts: Welch's "
-           f"t over seeds at level {stats.LEVEL}, Holm-corrected over every comparison below, and only with ≥ "
-           f"{stats.MIN_SEEDS} seeds a side."]
+    out = [Verdict("reference", None, "", "", f"The trained policy walks at {v_tr:.2f} m/s (its reference velocity: "
+                             f"{ref['n_episodes']} fresh episodes, {ref['source']}; the 80 % bar: {0.8 * v_tr:.2f} "
+                             f"m/s). Verdicts: Welch's t over seeds at level {stats.LEVEL}, Holm-corrected over every "
+                             f"comparison below, and only with ≥ {stats.MIN_SEEDS} seeds a side.")]
     small = [(m, L, r) for m in methods for L in Ls if L <= 16 and (r := row(table, m, L))]
     for label, pool in (("any pairs", small), ("manufactured pairs (the goal)",
                                                 [x for x in small if x[0] in MANUFACTURED])):
@@ -151,29 +171,34 @@ def verdicts(table, reference_velocity: float | None = None) -> list[str]:
             seeds = list(seed_values(table, m, L).values())
             if len(seeds) >= 2:
                 c = stats.compare_to_value(seeds, 0.8 * v_tr, f"{m} L = {L}", "the 80 % bar", unit="m/s")
-                said = f"tested against the bar: {c.summary()}"
+                said, verdict = f"tested against the bar: {c.summary()}", c.verdict
             else:
-                said = f"n = {len(seeds)}: no verdict"
-            out.append(f"Best with ≤ 16 {label}: {m} at L = {L}, mean {r['velocity']:.2f} m/s over {r['n']} seeds = "
-                       f"{r['velocity'] / v_tr:.0%} of the trained policy, the mean "
-                       f"{'above' if r['velocity'] >= 0.8 * v_tr else 'below'} the 80 % bar (search env steps "
-                       f"{_steps(r)}); {said}.")
-    made = calls(table)
+                said = verdict = f"n = {len(seeds)}: no verdict"
+            out.append(Verdict(f"best ≤ 16 {label}", L, f"{m} vs the 80 % bar", verdict,
+                        f"Best with ≤ 16 {label}: {m} at L = {L}, mean {r['velocity']:.2f} m/s over {r['n']} seeds "
+                        f"= {r['velocity'] / v_tr:.0%} of the trained policy, the mean "
+                        f"{'above' if r['velocity'] >= 0.8 * v_tr else 'below'} the 80 % bar (search env steps "
+                        f"{_steps(r)}); {said}."))
+    made, shown = calls(table), set()
     for L in Ls:
         vs_bc = [(m, c) for L2, m, e, c in made if L2 == L and e == "bc_first"]
         if vs_bc:
             m, c = max(vs_bc, key=lambda x: x[1].mean_a)
             ra, rb = row(table, m, L), row(table, "bc_first", L)
             sub = row(table, "bc_subset", L)
-            out.append(f"L = {L}: best manufactured of {len(vs_bc)} vs BC on the first L expert pairs — "
-                       f"{c.summary()}; search env steps {m} {_steps(ra)} vs bc_first {_steps(rb)}"
-                       + (f"; BC on the greedy subset {sub['velocity']:.2f} m/s (n = {sub['n']})" if sub else ""))
+            shown.add((L, m, "bc_first"))
+            out.append(Verdict(f"L = {L}", L, f"{m} vs bc_first", c.verdict,
+                        f"L = {L}: best manufactured of {len(vs_bc)} vs BC on the first L expert pairs — "
+                        f"{c.summary()}; search env steps {m} {_steps(ra)} vs bc_first {_steps(rb)}"
+                        + (f"; BC on the greedy subset {sub['velocity']:.2f} m/s (n = {sub['n']})" if sub else "")))
         elif row(table, "bc_first", L) and any(row(table, m, L) for m in MANUFACTURED):
             m = max((m for m in MANUFACTURED if row(table, m, L)), key=lambda m: row(table, m, L)["velocity"])
             ra, rb = row(table, m, L), row(table, "bc_first", L)
-            out.append(f"L = {L}: best manufactured ({m}) {ra['velocity']:.2f} m/s (n = {ra['n']}) vs bc_first "
-                       f"{rb['velocity']:.2f} m/s (n = {rb['n']}); search env steps {_steps(ra)} vs {_steps(rb)} — "
-                       f"n = {min(ra['n'], rb['n'])}: no verdict")
+            n = min(ra["n"], rb["n"])
+            out.append(Verdict(f"L = {L}", L, f"{m} vs bc_first", f"n = {n}: no verdict",
+                        f"L = {L}: best manufactured ({m}) {ra['velocity']:.2f} m/s (n = {ra['n']}) vs bc_first "
+                        f"{rb['velocity']:.2f} m/s (n = {rb['n']}); search env steps {_steps(ra)} vs {_steps(rb)} — "
+                        f"n = {n}: no verdict"))
     L = _headline_L(table)
     head = [(m, e, c) for L2, m, e, c in made if L2 == L and e in EXPERT]
     if head:
@@ -181,9 +206,17 @@ def verdicts(table, reference_velocity: float | None = None) -> list[str]:
         best_e = max({e for _, e, _ in head}, key=lambda e: row(table, e, L)["velocity"])
         c = [c for m, e, c in head if m == best_m and e == best_e][0]
         ra, rb = row(table, best_m, L), row(table, best_e, L)
-        out.append(f"Answer (at equal L = {L}, the largest L ≤ 64; best of {len({m for m, _, _ in head})} "
-                   f"manufactured vs best of {len({e for _, e, _ in head})} expert methods): {c.summary()}; search "
-                   f"env steps {best_m} {_steps(ra)} vs {best_e} {_steps(rb)}.")
+        shown.add((L, best_m, best_e))
+        out.append(Verdict("answer", L, f"{best_m} vs {best_e}", c.verdict,
+                    f"Answer (at equal L = {L}, the largest L ≤ 64; best of {len({m for m, _, _ in head})} "
+                    f"manufactured vs best of {len({e for _, e, _ in head})} expert methods): {c.summary()}; search "
+                    f"env steps {best_m} {_steps(ra)} vs {best_e} {_steps(rb)}."))
+    for L, m, e, c in made:
+        if c.enough_seeds and (L, m, e) not in shown:
+            out.append(Verdict(f"L = {L}: {m} vs {e}", L, f"{m} vs {e}", c.verdict,
+                               f"L = {L}, {m} vs {e} (called: ≥ {stats.MIN_SEEDS} seeds a side)"
+                        f": {c.summary()}; search env steps {m} {_steps(row(table, m, L))} vs "
+                        f"{e} {_steps(row(table, e, L))}."))
     return out
 
 
@@ -261,3 +294,55 @@ def format_table(table) -> list[str]:
                      f"{t['search_env_steps_mean'][i]:12.0f} {t['eval_env_steps_mean'][i]:10.0f} {wall:7.0f} "
                      f"{edges.get((str(t['method'][i]), int(t['L'][i])), 0):6d}/{t['n_seeds'][i]}")
     return lines
+
+
+def load_refined(run: str) -> store.Artifact | None:
+    """The table of ``run`` walked by the refined line search (data/fewest_pairs/<run>/refined/table, made by
+    ``bench/fewest_pairs.py --refined``; notebook 07 §5), or None if that run has none."""
+    root = results_dir(run) / "refined"
+    return load_table(root=root) if (root / "table" / "meta.json").is_file() else None
+
+
+def line_search_text(table) -> str:
+    """The line search of ``table`` in words, read from its protocol and, for the refined one, from the β its cells
+    tried (notebook 07 §5, the README): the grid, how far it was extended, and the episodes β was picked on."""
+    p = table.meta["protocol"]
+    grid = f"β grid {', '.join(f'{b:g}' for b in p['betas'])} (multiples of the direction's length)"
+    if p.get("line_search") != "refined":
+        return f"{grid}, β picked on {p['pick_episodes']} episodes"
+    root = Path(table.path).parent
+    tried = [store.load(root / "cells" / name, CELL_KIND)["betas"] for name in table.meta["cells"]]
+    sizes = sorted({len(b) for b in tried})
+    sizes = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}–{sizes[-1]}"
+    beyond = sum(bool(b.min() < min(p["betas"]) or b.max() > max(p["betas"])) for b in tried)
+    lo, hi = min(b.min() for b in tried), max(b.max() for b in tried)
+    return (f"refined line search: {grid}, extended past an edge while the pick sat there and refined around the best "
+            f"({beyond} of {len(tried)} cells went past the grid; β tried from {lo:g} to {hi:g}, "
+            f"{sizes} per cell), β picked on "
+            f"{p['pick_episodes']} episodes")
+
+
+def changes(old, new, names=("4-point", "refined")) -> list[str]:
+    """What changed from table ``old`` to table ``new`` (notebook 07 §7): the mean velocity of every (method, L) row
+    both have; each best-of line of ``verdicts`` whose pick differs (another method is the best); and every
+    comparison both tables make (the best-of lines' and every one of ``calls``) whose verdict differs."""
+    out = []
+    for m, L in sorted({(str(m), int(L)) for m, L in zip(new["method"], new["L"])}):
+        a, b = row(old, m, L), row(new, m, L)
+        if a and b:
+            out.append(f"{m} L = {L}: {names[0]} {a['velocity']:.2f} m/s (n = {a['n']}) → {names[1]} "
+                       f"{b['velocity']:.2f} m/s (n = {b['n']}), {b['velocity'] - a['velocity']:+.2f}")
+    was, now = verdict_items(old), verdict_items(new)
+    picked = {v.key: v for v in was if v.L is not None and ":" not in v.key}
+    at = lambda v: v.subject + ("" if v.key.startswith("L =") else f" at L = {v.L}")  # noqa: E731
+    out += [f"{v.key}, its pick: {names[0]} {at(picked[v.key])} → {names[1]} {at(v)}" for v in now
+            if v.key in picked and at(v) != at(picked[v.key])]
+
+    def said(t, items):
+        return {f"L = {v.L}: {v.subject}": v.verdict for v in items if v.L is not None} | {
+            f"L = {L}: {m} vs {e}": c.verdict for L, m, e, c in calls(t)}
+
+    before, after = said(old, was), said(new, now)
+    moved = [f"{k}: {names[0]} {before[k]} → {names[1]} {w}" for k, w in after.items()
+             if k in before and w != before[k]]
+    return out + (moved or [f"no comparison both tables make changed its verdict ({names[0]} → {names[1]})"])

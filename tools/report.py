@@ -278,9 +278,26 @@ def trainer_grid_table() -> list[str]:
     return lines
 
 
+def _velocity_rows(t) -> list[str]:
+    """One fewest-pairs table as markdown rows: per method, mean ± s.d. (n) at each L, †k for k edge picks."""
+    from gc_helpers import fewest_pairs_table as T
+
+    Ls = sorted(set(t["L"].tolist()))
+    lines = ["| method | " + " | ".join(f"L={L}" for L in Ls) + " |", "|---" * (len(Ls) + 1) + "|"]
+    edges = T.edge_counts(t)
+    for m in sorted(set(t["method"].tolist())):
+        rows = [T.row(t, m, L) for L in Ls]
+        mark = lambda L, m=m: f" †{edges[(m, L)]}" if edges.get((m, L)) else ""  # noqa: E731
+        cells = ["" if r is None else f"{r['velocity']:.2f} ({r['n']}){mark(L)}" if r["n"] < 2 else
+                 f"{r['velocity']:.2f} ± {r['velocity_sd']:.2f} ({r['n']}){mark(L)}" for r, L in zip(rows, Ls)]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines + [""] + [f"- {v}" for v in T.verdicts(t)] + [f"- Note: {v}" for v in T.seed_notes(t)]
+
+
 def fewest_pairs_tables(runs=("ant_quad_sgd", "ant_quad_best")) -> list[str]:
     """Forward velocity vs the number L of pairs per method (notebooks/07_fewest_pairs.ipynb, §5, §7): mean ± s.d.
-    over seeds (n) on fresh episodes, and the verdicts ``fewest_pairs_table.verdicts`` computes from each table."""
+    over seeds (n) on fresh episodes, and the verdicts ``fewest_pairs_table.verdicts`` computes from each table;
+    then, for each run that has one, the table of the same directions walked by the refined line search."""
     from gc_helpers import fewest_pairs_table as T
 
     tables = [T.load_table(r) for r in runs if (T.results_dir(r) / "table" / "meta.json").is_file()]
@@ -293,21 +310,20 @@ def fewest_pairs_tables(runs=("ant_quad_sgd", "ant_quad_best")) -> list[str]:
              "(multiples of the direction's length); †k: k of the seeds picked β at the grid's edge (the best β "
              "may lie beyond it)."]
     for t in tables:
-        Ls = sorted(set(t["L"].tolist()))
         tr, ref = t.meta["trained"], T.reference_velocity(t.meta["run"])
         lines += ["", f"`{t.meta['run']}` (trained policy {ref['velocity']:.2f} m/s on {ref['n_episodes']} fresh "
                       f"episodes, its one reference velocity; on this table's {tr['n_episodes']} episodes "
-                      f"{tr['velocity']:.2f} m/s, return {tr['return']:.0f}):", "",
-                  "| method | " + " | ".join(f"L={L}" for L in Ls) + " |",
-                  "|---" * (len(Ls) + 1) + "|"]
-        edges = T.edge_counts(t)
-        for m in sorted(set(t["method"].tolist())):
-            rows = [T.row(t, m, L) for L in Ls]
-            mark = lambda L, m=m, edges=edges: f" †{edges[(m, L)]}" if edges.get((m, L)) else ""  # noqa: E731
-            cells = ["" if r is None else f"{r['velocity']:.2f} ({r['n']}){mark(L)}" if r["n"] < 2 else
-                     f"{r['velocity']:.2f} ± {r['velocity_sd']:.2f} ({r['n']}){mark(L)}" for r, L in zip(rows, Ls)]
-            lines.append(f"| {m} | " + " | ".join(cells) + " |")
-        lines += [""] + [f"- {v}" for v in T.verdicts(t)] + [f"- Note: {v}" for v in T.seed_notes(t)]
+                      f"{tr['velocity']:.2f} m/s, return {tr['return']:.0f}):", "", *_velocity_rows(t)]
+    for run in runs:
+        t = T.load_refined(run)
+        if t is not None:
+            q, how = t.meta["protocol"], T.line_search_text(t)
+            lines += ["", f"#### `{run}`, the same directions walked by the refined line search "
+                          f"(`data/fewest_pairs/{run}/refined/`)", "",
+                      f"{how[0].upper()}{how[1:]}. σ = 0, {q['horizon']}-step episodes, forward velocity (m/s) on "
+                      f"{q['fresh_episodes']} fresh ones: mean ± s.d. over seeds (n); †k: k of the seeds' picks "
+                      "still at the edge of the β tried. Made by `bench/fewest_pairs.py --refined`: only the "
+                      "(method, L) cells it has run.", "", *_velocity_rows(t)]
     return lines
 
 
