@@ -14,7 +14,10 @@ data/ladder/<run>/cells/<method>_L<L>_s<seed>/):
   B. ant_quad_sgd, L = 16, the same;  C. ant_quad_best, L = 64, the same;
   F. HaDES's generalisation test: a linear and an MLP policy cloned on the pairs of D's rung at L = 16 (seeds 0–4),
      saved to data/ladder/ant_quad_best/generalisation/<kind>_<cell>/;
-  E. rung 1 searched by the same CMA-ES from the reset state (``reset_traj``) at the same budget, A's and B's L.
+  E. rung 1 searched by the same CMA-ES from the reset state (``reset_traj``) at the same budget, A's and B's L;
+  G. is a walking dataset inside rung 3? notebook 07's greedy expert pairs (bc_subset, L = 16, seeds 0–2, both
+     runs) written as a rung-3 search vector (states moved into the limits, actions into [-1, 1]) and decoded and
+     evaluated like any cell, saved to data/ladder/<run>/expert_points/bc_subset_L16_s<seed>/ (no search).
 Each finished dataset is evaluated at σ = 0 on ``--episodes`` fresh 1000-step episodes (seeds 3,000,000 + i, the
 same for every cell, so rungs are compared on the same episodes); the trained policy w_last too
 (data/ladder/<run>/trained/). A cell stores its search vector, its pairs and weights, the per-generation fitness,
@@ -171,12 +174,43 @@ def generalisation(ctx, method: str, L: int, seed: int, kind: str) -> Path | Non
     theta = cloning.behaviour_cloning(student, cell["obs"], np.clip(cell["actions"], -1, 1))
     ev = S.fresh_evaluation(student.with_flat(theta), ctx["episodes"])
     meta = {"run": ctx["run"], "env_id": "Ant-v5", "rung": int(cell.meta["rung"]), "method": method, "L": L,
-            "seed": seed, "kind": kind, "source": f"ladder/{ctx['run']}/cells/{src.name}",
+            "seed": seed, "architecture": kind, "source": f"ladder/{ctx['run']}/cells/{src.name}",
             "source_velocity": cell.meta["velocity"], "search_env_steps": cell.meta["search_env_steps"],
             "budget": cell.meta["budget"], "eval_seconds": time.perf_counter() - t0}
     _save_cell(path, {"theta": theta}, meta, ev)
     print(f"generalisation {kind} on {src.name}: {ev['velocity']:+.2f} m/s (the quadratic policy: "
           f"{cell.meta['velocity']:+.2f})", flush=True)
+    return path
+
+
+def expert_point(ctx, L: int, seed: int) -> Path | None:
+    """Group G: notebook 07's bc_subset pairs (L greedy expert states of a 1000-step episode, their actions) as a
+    point u of rung 3 — states clipped into the limits (``FP.clip_states``), actions into [-1, 1] — decoded by
+    ``Rung(3).decode(u)`` and evaluated on the same fresh episodes as every cell."""
+    name = f"bc_subset_L{L}_s{seed}"
+    src = T.results_dir(ctx["run"]) / "cells" / name
+    path = ctx["root"] / "expert_points" / name
+    if (path / "meta.json").is_file() or not (src / "meta.json").is_file():
+        return None
+    cell, first = store.load(src, T.CELL_KIND), ctx["first"]
+    rung = FP.Rung(3, L, first)
+    states = FP.clip_states(cell["obs"], rung.limits)
+    u = np.concatenate([FP.encode_states(states, rung.limits).ravel(), np.clip(cell["actions"], -1, 1).ravel()])
+    ds = rung.decode(u)
+    t0 = time.perf_counter()
+    ev = S.fresh_evaluation(FP.policy_of(first, ds), ctx["episodes"])
+    moved = np.abs(states - cell["obs"]).max(axis=0)
+    meta = {"run": ctx["run"], "env_id": "Ant-v5", "rung": 3, "method": "expert_point", "L": L, "seed": seed,
+            "source": f"fewest_pairs/{ctx['run']}/cells/{name}", "source_velocity": float(cell.meta["velocity"]),
+            "source_beta": float(cell.meta["beta"]), "expert_steps": int(cell.meta["search_env_steps"]),
+            "max_joint_moved": float(moved[5:13].max()), "max_velocity_moved": float(moved[13:].max()),
+            "max_height_moved": float(moved[0]), "max_action": float(np.abs(cell["actions"]).max()),
+            "ridge": rung.ridge, "eval_seconds": time.perf_counter() - t0}
+    _save_cell(path, {"u": u, "obs": ds.obs, "actions": ds.actions, "coeffs": ds.coeffs,
+                      "theta": first.flat() + ds.direction}, meta, ev)
+    print(f"expert point {ctx['run']} {name}: {ev['velocity']:+.2f} m/s, return {ev['return']:.0f}, length "
+          f"{ev['length']:.0f} (notebook 07's cell: {cell.meta['velocity']:+.2f} at β = {cell.meta['beta']})",
+          flush=True)
     return path
 
 
@@ -197,6 +231,10 @@ def only(c, name: str, budget: int) -> None:
 
     if name == "trained":
         return reference(c)
+    m = re.fullmatch(r"bc_subset_L(\d+)_s(\d+)", name)
+    if m:
+        expert_point(c, int(m[1]), int(m[2]))
+        return None
     m = re.fullmatch(r"(linear|mlp)_(\w+?)_L(\d+)_s(\d+)", name)
     if m:
         generalisation(c, m[2], int(m[3]), int(m[4]), m[1])
@@ -220,7 +258,7 @@ def only(c, name: str, budget: int) -> None:
 
 def entry_command(entry: str) -> str:
     """The command that recomputes one data/ladder entry (recorded in data/MANIFEST.json)."""
-    parts = entry.split("/")  # ladder/<run>/trained | ladder/<run>/cells/<name> | ladder/<run>/generalisation/<name>
+    parts = entry.split("/")  # ladder/<run>/trained | ladder/<run>/{cells,generalisation,expert_points}/<name>
     name = "trained" if parts[2] == "trained" else parts[3]
     return f".venv/bin/python bench/ladder.py --run {parts[1]} --only {name}"
 
@@ -247,11 +285,13 @@ def main(argv=None):
     ap.add_argument("--larger", type=int, default=10, help="group D's budget is this many times --budget")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--episodes", type=int, default=50, help="fresh 1000-step evaluation episodes per dataset")
-    ap.add_argument("--groups", nargs="+", default=list("ADBCFE"), choices=list("ABCDEF"))
+    ap.add_argument("--groups", nargs="+", default=list("ADBCFE"), choices=list("ABCDEFG"),
+                    help="G (expert points, no search) runs only when named")
     ap.add_argument("--out", default=None, help="default: data/ladder (a smoke test writes elsewhere)")
     ap.add_argument("--run", default="ant_quad_best", help="with --only: the run the entry belongs to")
     ap.add_argument("--only", default=None, help="recompute one entry of --run and stop: a cell name such as "
-                    "free_obs_L16_s3 or free_obs_L16_s0_b1000000, 'trained', or linear_/mlp_<cell> (generalisation)")
+                    "free_obs_L16_s3 or free_obs_L16_s0_b1000000, 'trained', linear_/mlp_<cell> (generalisation) or "
+                    "bc_subset_L16_s0 (an expert point)")
     ap.add_argument("--record-manifest", action="store_true", help="record data/ladder's finished entries in "
                     "data/MANIFEST.json (hold its lock) and stop")
     args = ap.parse_args(argv)
@@ -312,6 +352,10 @@ def main(argv=None):
             for s in args.seeds:
                 for kind in ("linear", "mlp"):
                     generalisation(c, method, 16, s, kind)
+        elif g == "G":
+            for run in ("ant_quad_best", "ant_quad_sgd"):
+                for s in args.seeds:
+                    expert_point(ctx(run), 16, s)
         elif g == "E":
             for run, Ls in (("ant_quad_best", (4, 16)), ("ant_quad_sgd", (16,))):
                 for s in args.seeds:

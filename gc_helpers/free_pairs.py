@@ -118,6 +118,21 @@ def decode_states(u, limits: StateLimits) -> np.ndarray:
     return out
 
 
+def clip_states(states, limits: StateLimits) -> np.ndarray:
+    """``states`` (..., 27) moved into ``limits``: height, joint angles and velocities clipped to their ranges, the
+    quaternion normalised. A state the simulator reached can sit just past a joint's range (MuJoCo's joint limits
+    are soft); this is the nearest valid state (notebook 08 §8: an expert dataset written as a rung-3 point)."""
+    s = np.array(finite_array(states, "states"), dtype=np.float64)
+    if s.shape[-1] != STATE_DIM:
+        raise ValueError(f"states has shape {s.shape}; expected (..., {STATE_DIM}) physical states")
+    lim = limits
+    s[..., 0] = np.clip(s[..., 0], lim.z_low, lim.z_high)
+    s[..., _QUAT] /= np.linalg.norm(s[..., _QUAT], axis=-1, keepdims=True)
+    s[..., _JOINTS] = np.clip(s[..., _JOINTS], lim.joint_low, lim.joint_high)
+    s[..., _VEL] = np.clip(s[..., _VEL], -lim.max_velocity, lim.max_velocity)
+    return s
+
+
 def encode_states(states, limits: StateLimits) -> np.ndarray:
     """The inverse of ``decode_states`` for valid states (``valid_states``): search coordinates in [-1, 1]."""
     s = valid_states(states, limits)
@@ -246,19 +261,12 @@ class Rung:
         starts = np.stack([envs.reset_state(ENV_ID, 42 + 1000 * int(seed) + t).obs for t in range(n_starts)]) \
             if n_starts else np.zeros((0, STATE_DIM))
         if self.rung in (2, 3):
-            starts[:, _QUAT] /= np.linalg.norm(starts[:, _QUAT], axis=1, keepdims=True)
-            u[: self.n_state] = encode_states(np.clip(starts, *self._state_box()), self.limits).ravel()
+            u[: self.n_state] = encode_states(clip_states(starts, self.limits), self.limits).ravel()
         elif self.rung == 4:
             u[: self.n_state] = np.clip((starts - self._norm.mean) / (OBS_SCALE * self._norm.std), -1, 1).ravel()
         if self.n_alpha:
             u[-self.n_alpha:] = 1.0 / ALPHA_SCALE
         return u
-
-    def _state_box(self):
-        lim = self.limits
-        lo = np.concatenate([[lim.z_low], -np.ones(4), lim.joint_low, -np.full(14, lim.max_velocity)])
-        hi = np.concatenate([[lim.z_high], np.ones(4), lim.joint_high, np.full(14, lim.max_velocity)])
-        return lo, hi
 
     def check_u(self, u, name: str = "u") -> np.ndarray:
         x = finite_array(u, name, ndim=1)

@@ -1,8 +1,10 @@
 """The ladder's table: bench/ladder.py's cells aggregated over search seeds, the goal and the verdicts.
 
-Taught in notebooks/08_which_constraint.ipynb (§4 the ladder, §6 what we saw). Layout under data/ladder/<run>/:
+Taught in notebooks/08_which_constraint.ipynb (§4 the ladder, §8 what we saw). Layout under data/ladder/<run>/:
 ``cells/<method>_L<L>_s<seed>[_b<budget>]/`` (one search: its dataset, weights and per-episode fresh numbers) and
-``trained/`` (w_last on the same fresh episodes). The table is computed from the cells when read (no stored copy).
+``trained/`` (w_last on the same fresh episodes), ``generalisation/`` (a linear or MLP policy cloned on a cell's pairs)
+and ``expert_points/`` (notebook 07's expert pairs written as a rung-3 dataset). The table is computed from the
+cells when read (no stored copy).
 """
 
 from __future__ import annotations
@@ -36,9 +38,12 @@ def results_dir(run: str = "ant_quad_best", root=None) -> Path:
     return Path(root) / run
 
 
-def load_cells(run: str = "ant_quad_best", root=None) -> list[store.Artifact]:
-    """Every finished cell of ``run``, sorted by method, L, budget, seed."""
-    d = results_dir(run, root) / "cells"
+def load_cells(run: str = "ant_quad_best", root=None, folder: str = "cells") -> list[store.Artifact]:
+    """Every finished cell of ``run``, sorted by method, L, budget, seed; ``folder`` "generalisation" or
+    "expert_points" reads bench/ladder.py's other entries (notebook 08 §8)."""
+    if folder not in ("cells", "generalisation", "expert_points"):
+        raise ValueError(f"folder={folder!r}: allowed 'cells', 'generalisation', 'expert_points'")
+    d = results_dir(run, root) / folder
     cells = [store.load(p, CELL_KIND) for p in sorted(d.glob("*")) if (p / "meta.json").is_file()]
     return sorted(cells, key=lambda a: (a.meta["method"], a.meta["L"], a.meta.get("budget") or 0, a.meta["seed"]))
 

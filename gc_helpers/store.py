@@ -199,6 +199,9 @@ def _swap_in(tmp: Path, path: Path) -> None:
 
 
 def _meta_text(kind: str, meta: dict) -> str:
+    if meta.get("kind", kind) != kind:  # the artifact's kind is the loader's key: meta must not overwrite it
+        raise ValueError(f"meta['kind']={meta['kind']!r} would overwrite the artifact's kind={kind!r}; "
+                         "name that field otherwise")
     full_meta = {"kind": kind, "format_version": FORMAT_VERSION, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                  "versions": package_versions(), **meta}
     try:

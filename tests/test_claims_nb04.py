@@ -4,6 +4,7 @@ artifacts (data/spread/, data/trainer_grid/), so a new artifact that contradicts
 import nbformat
 import numpy as np
 import pytest
+from notebook_cells import cell_with, code_cells, run_sources
 
 from gc_helpers import spread_plots as sp
 from gc_helpers.compression import null_cosine
@@ -200,31 +201,18 @@ def _run_raw():
 
 def _exec_cells(*needles):
     """Run notebook 04's loading cells, then the cells containing each needle; return what they printed."""
-    import contextlib
-    import io
     import types
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    code = [c.source for c in nb.cells if c.cell_type == "code"]
-    pick = [next(s for s in code if s.startswith("RUNS = ")), next(s for s in code if s.startswith("runs = "))]
-    pick.append(next(s for s in code if s.startswith("spreads = {lab: sp.load_spread")))
-    pick += [next(s for s in code if n in s) for n in needles]
     from gc_helpers import compression, plots
 
+    code = code_cells(NOTEBOOK)
+    pick = [cell_with(code, "RUNS = ", start=True), cell_with(code, "runs = ", start=True),
+            cell_with(code, "spreads = {lab: sp.load_spread", start=True), *(cell_with(code, n) for n in needles)]
     quiet = types.SimpleNamespace(savefig=lambda *a, **k: None, study_curves=plots.study_curves)
     ns = {"np": np, "sp": sp, "compression": compression, "plots": quiet}
     exec("import matplotlib.pyplot as plt\nfrom gc_helpers import training\nfrom gc_helpers.config import pick\n", ns)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        for i, src in enumerate(pick):
-            exec(src, ns)
-            if i == 1:
-                ns["run"], ns["study"] = ns["runs"]["quad SGD"], plots.study_curves()
-    ns["plt"].close("all")
-    return out.getvalue()
+    return run_sources(pick, ns, after={1: lambda ns: ns.update(run=ns["runs"]["quad SGD"],
+                                                                study=plots.study_curves())})[0]
 
 
 def _number(s):

@@ -275,6 +275,15 @@ def test_save_refuses_arrays_that_disagree_with_the_meta(tmp_path):
     assert not (tmp_path / "bad").exists()
 
 
+def test_save_refuses_meta_that_would_overwrite_the_kind(tmp_path):
+    # a meta field named "kind" once replaced the artifact's kind, so the files could no longer be loaded
+    with pytest.raises(ValueError, match=r"meta\['kind'\]='mlp' would overwrite the artifact's kind='notes'"):
+        store.save(tmp_path / "bad", "notes", {"a": np.zeros(2)}, {"kind": "mlp"})
+    assert not (tmp_path / "bad").exists()
+    store.save(tmp_path / "ok", "notes", {"a": np.zeros(2)}, {"kind": "notes"})  # re-saving a loaded meta is fine
+    assert store.load(tmp_path / "ok", "notes").meta["kind"] == "notes"
+
+
 def test_a_notebook_kernel_cannot_write_into_shipped_data(tmp_path, monkeypatch):
     from gc_helpers import course
 
