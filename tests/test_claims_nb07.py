@@ -10,10 +10,10 @@ import json
 import re
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 from claims_verdicts import MIN_N, expected_words, family, holm_adjusted, one_sample_p, welch_p
+from notebook_cells import code_cells
 
 from gc_helpers import fewest_pairs_table as T
 from gc_helpers import store
@@ -230,7 +230,7 @@ def _refined(run):
 
 
 def _nb_code():
-    return [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
+    return code_cells(NOTEBOOK)
 
 
 @pytest.mark.parametrize("run", REFINED)
