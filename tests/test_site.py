@@ -307,3 +307,11 @@ def test_site_from_a_fresh_clone(tmp_path, site):
     assert data_fingerprint(clone) == before, "building the site changed the clone's data/"
     status = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True).stdout
     assert not status.strip(), f"the build left untracked or changed files outside ignored folders: {status[:500]}"
+
+
+def test_results_headings_move_up_one_level_together():
+    # the README's results use ### sections with #### sub-headings; the page needs ## and ### (no level skipped)
+    from tools.site import _promote
+
+    assert _promote("### Tables\n\ntext #### not a heading\n\n#### `run`, refined\n") == \
+        "## Tables\n\ntext #### not a heading\n\n### `run`, refined\n"

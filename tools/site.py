@@ -328,8 +328,9 @@ def results_page(root: Path) -> str:
 
 
 def _promote(md: str) -> str:
-    """The README's ### result sections become ## sections of the results page (consecutive heading levels)."""
-    return re.sub(r"^###\s", "## ", md, flags=re.M)
+    """Every heading of the README's results one level up: its ### sections become ## sections of the results page
+    and their #### sub-headings ###, so the levels stay consecutive."""
+    return re.sub(r"^#(#{2,}\s)", r"\1", md, flags=re.M)
 
 
 def architecture_page(root: Path) -> str:
