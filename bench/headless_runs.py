@@ -8,7 +8,8 @@ A round executes every notebook once with nbconvert, then once with the runner. 
 each cell's kernel time (nbclient's timestamps), the longest pause between one cell's reply and the next cell's
 start (a stall shows there: the client got the reply a whole timeout late and only then sent the next cell), the
 time the run spent outside its cells, and any error (a timeout names its cell). The runner never retries; a
-stall is an error there. Results are saved after every run to bench/results/headless_runs.json, so a rerun skips
+stall is an error there. A cell stamped longer than its whole run (timed on the monotonic clock) is reported as a
+clock step (the system clock jumped), not as a slow cell. Results are saved after every run to bench/results/headless_runs.json, so a rerun skips
 what is done. Prints per notebook and mode: runs, failures, the slowest cell, cells over 60 s, timeouts, stalls.
 Not run in CI.
 """
@@ -91,19 +92,25 @@ def run_runner(path: Path, out: Path) -> dict:
 
 
 def verdicts(row: dict) -> dict:
-    slowest = row.get("slowest")
-    gap = row.get("max_gap")
+    """What one run shows. A cell's time comes from the kernel's wall-clock stamps; a cell that took longer than its
+    whole run measured on the monotonic clock (``wall``) cannot have: the system clock was stepped (e.g. a time
+    sync after the VM paused) while it ran. Such a cell is counted as a clock step, not as a slow cell; the run's
+    wall time still bounds how long it really took."""
     timeout = bool(row.get("error") and "Timeout" in row["error"])
     late = [[i, TIMEOUT] for i in row.get("unfinished", [])] or [[None, TIMEOUT]] if timeout else []
-    return {"over_60s": [c for c in row.get("cells", []) if c[1] > CELL_LIMIT] + late,  # a timed-out cell too
-            "timeout": timeout,
-            "stall": bool((gap and gap[0] > STALL) or (row.get("error") and "stall" in row["error"])),
-            "slowest": slowest}
+    cells = row.get("cells", [])
+    stepped = [c for c in cells if c[1] > row["wall"]]
+    timed = [c for c in cells if c not in stepped]
+    gap = row.get("max_gap")
+    return {"over_60s": [c for c in timed if c[1] > CELL_LIMIT] + late,  # a timed-out cell too
+            "timeout": timeout, "clock_steps": stepped,
+            "stall": bool((gap and row["wall"] >= gap[0] > STALL) or (row.get("error") and "stall" in row["error"])),
+            "slowest": max(timed, key=lambda c: c[1], default=None)}
 
 
 def summary(runs: list[dict]) -> list[str]:
     lines = [f"{'notebook':36s} {'mode':9s} runs failed  slowest cell (s)  >60 s  timeouts  stalls  retries  "
-             "longest pause between cells (s)"]
+             "clock steps  longest pause between cells (s)"]
     keys = sorted({(r["notebook"], r["mode"]) for r in runs})
     for name, mode in keys:
         rows = [r for r in runs if r["notebook"] == name and r["mode"] == mode]
@@ -114,6 +121,7 @@ def summary(runs: list[dict]) -> list[str]:
                      + (f"{slow[1]:6.1f} (cell {slow[0]:2d})" if slow else f"{'–':>16s}")
                      + f"  {sum(len(x['over_60s']) for x in v):5d}  {sum(x['timeout'] for x in v):8d}"
                      f"  {sum(x['stall'] for x in v):6d}  {sum(r['retries'] for r in rows):7d}  "
+                     f"{sum(len(x['clock_steps']) for x in v):11d}  "
                      + (f"{gap:.1f}" if gap is not None else "–"))
     return lines
 
