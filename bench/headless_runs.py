@@ -9,8 +9,9 @@ each cell's kernel time (nbclient's timestamps), the longest pause between one c
 start (a stall shows there: the client got the reply a whole timeout late and only then sent the next cell), the
 time the run spent outside its cells, and any error (a timeout names its cell). The runner never retries; a
 stall is an error there. A cell stamped longer than its whole run (timed on the monotonic clock) is reported as a
-clock step (the system clock jumped), not as a slow cell. Results are saved after every run to bench/results/headless_runs.json, so a rerun skips
-what is done. Prints per notebook and mode: runs, failures, the slowest cell, cells over 60 s, timeouts, stalls.
+clock step (the system clock jumped), not as a slow cell. Results are saved after every run to
+bench/results/headless_runs.json, so a rerun skips what is done. Prints per notebook and mode: runs, failures, the
+slowest cell, cells over 60 s, timeouts, stalls, clock steps.
 Not run in CI.
 """
 

@@ -32,6 +32,16 @@ def fake_frames(T=3, h=H, w=W, seed=0):
 # -- rendering ---------------------------------------------------------------------------------------------------
 
 
+def test_renderer_draws_a_smaller_shadow_map_and_leaves_the_model_as_it_was(start):
+    from gc_helpers import sim
+
+    model = sim.model_env(ENV).unwrapped.model
+    asked = int(model.vis.quality.shadowsize)
+    renderer = video._renderer(ENV, H, W)
+    assert renderer._mjr_context.shadowSize == min(asked, video.SHADOW_SIZE) < asked  # Ant asks for 4096
+    assert int(model.vis.quality.shadowsize) == asked
+
+
 def test_render_shape_dtype_not_blank_and_state_dependent(start):
     later = envs.advance(start, np.ones((20, envs.env_spec(ENV).act_dim)))
     frames = video.render_physics(ENV, np.stack([start.physics, later.physics]), width=W, height=H)
