@@ -94,6 +94,11 @@ def _steps(r: dict) -> str:
     return f"{r['search_env_steps']:,.0f}"
 
 
+def _budgets(table, L: int, a: str, b: str) -> str:
+    """"search env steps <a> <its steps> vs <b> <its steps>": both sides' search cost at L, for a verdict line."""
+    return f"search env steps {a} {_steps(row(table, a, L))} vs {b} {_steps(row(table, b, L))}"
+
+
 def calls(table) -> list:
     """The comparisons one table's verdicts make (notebook 07 §7), as ``stats.Comparison``s, Holm-corrected as one
     family: at every L, EVERY manufactured method against behaviour cloning on the first L expert pairs (the line
@@ -184,12 +189,11 @@ def verdict_items(table, reference_velocity: float | None = None) -> list[Verdic
         vs_bc = [(m, c) for L2, m, e, c in made if L2 == L and e == "bc_first"]
         if vs_bc:
             m, c = max(vs_bc, key=lambda x: x[1].mean_a)
-            ra, rb = row(table, m, L), row(table, "bc_first", L)
             sub = row(table, "bc_subset", L)
             shown.add((L, m, "bc_first"))
             out.append(Verdict(f"L = {L}", L, f"{m} vs bc_first", c.verdict,
                         f"L = {L}: best manufactured of {len(vs_bc)} vs BC on the first L expert pairs — "
-                        f"{c.summary()}; search env steps {m} {_steps(ra)} vs bc_first {_steps(rb)}"
+                        f"{c.summary()}; {_budgets(table, L, m, 'bc_first')}"
                         + (f"; BC on the greedy subset {sub['velocity']:.2f} m/s (n = {sub['n']})" if sub else "")))
         elif row(table, "bc_first", L) and any(row(table, m, L) for m in MANUFACTURED):
             m = max((m for m in MANUFACTURED if row(table, m, L)), key=lambda m: row(table, m, L)["velocity"])
@@ -205,18 +209,16 @@ def verdict_items(table, reference_velocity: float | None = None) -> list[Verdic
         best_m = max({m for m, _, _ in head}, key=lambda m: row(table, m, L)["velocity"])
         best_e = max({e for _, e, _ in head}, key=lambda e: row(table, e, L)["velocity"])
         c = [c for m, e, c in head if m == best_m and e == best_e][0]
-        ra, rb = row(table, best_m, L), row(table, best_e, L)
         shown.add((L, best_m, best_e))
         out.append(Verdict("answer", L, f"{best_m} vs {best_e}", c.verdict,
                     f"Answer (at equal L = {L}, the largest L ≤ 64; best of {len({m for m, _, _ in head})} "
-                    f"manufactured vs best of {len({e for _, e, _ in head})} expert methods): {c.summary()}; search "
-                    f"env steps {best_m} {_steps(ra)} vs {best_e} {_steps(rb)}."))
+                    f"manufactured vs best of {len({e for _, e, _ in head})} expert methods): {c.summary()}; "
+                    f"{_budgets(table, L, best_m, best_e)}."))
     for L, m, e, c in made:
         if c.enough_seeds and (L, m, e) not in shown:
             out.append(Verdict(f"L = {L}: {m} vs {e}", L, f"{m} vs {e}", c.verdict,
                                f"L = {L}, {m} vs {e} (called: ≥ {stats.MIN_SEEDS} seeds a side)"
-                        f": {c.summary()}; search env steps {m} {_steps(row(table, m, L))} vs "
-                        f"{e} {_steps(row(table, e, L))}."))
+                        f": {c.summary()}; {_budgets(table, L, m, e)}."))
     return out
 
 
