@@ -25,8 +25,9 @@ import numpy as np  # noqa: E402
 from gc_helpers import envs, sim, video  # noqa: E402
 
 
-def seconds_per_frame(model, data, width: int, height: int, frames: int, repeats: int) -> tuple[list, np.ndarray]:
-    renderer = mujoco.Renderer(model, height=height, width=width)
+def seconds_per_frame(model, data, width: int, height: int, frames: int, repeats: int,
+                      shadow_size: int) -> tuple[list, np.ndarray]:
+    renderer = video.new_renderer(model, height, width, shadow_size)
     try:
         renderer.update_scene(data)
         renderer.render()  # the first frame builds the scene's buffers
@@ -58,11 +59,7 @@ def main(argv=None) -> int:
     asked = int(model.vis.quality.shadowsize)
     results = {}
     for size in (asked, min(asked, video.SHADOW_SIZE)):
-        model.vis.quality.shadowsize = size
-        try:
-            results[size] = seconds_per_frame(model, data, *args.size, args.frames, args.repeats)
-        finally:
-            model.vis.quality.shadowsize = asked
+        results[size] = seconds_per_frame(model, data, *args.size, args.frames, args.repeats, size)
     for size, (times, _) in results.items():
         print(f"shadow map {size:5d}²: {min(times):.3f} / {statistics.median(times):.3f} / {max(times):.3f} s a frame "
               f"(min / median / max of {args.repeats} × {args.frames} frames, {args.size[0]} × {args.size[1]})")

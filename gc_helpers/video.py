@@ -92,26 +92,31 @@ def _camera(env_id: str, camera) -> Camera | str:
 _RENDERERS: dict[tuple, mujoco.Renderer] = {}
 _MAX_RENDERERS = 4
 # The shadow map's side in texels. The Ant model asks for 4096², which software OpenGL (a machine without a GPU)
-# redraws for every frame: at 224 × 168 pixels that is about 0.5 s a frame against 0.17 s at 1024², while the
-# frames differ in under 0.1 % of their pixels (shadow edges).
+# redraws for every frame; at 1024² frames draw several times faster and differ only at shadow edges
+# (bench/render_speed.py measures both).
 SHADOW_SIZE = 1024
+
+
+def new_renderer(model: mujoco.MjModel, height: int, width: int, shadow_size: int = SHADOW_SIZE) -> mujoco.Renderer:
+    """A renderer of ``model`` whose shadow map is at most ``shadow_size`` texels a side (read when the GL context
+    is made); the model keeps its own setting."""
+    asked = int(model.vis.quality.shadowsize)
+    model.vis.quality.shadowsize = min(asked, int(shadow_size))
+    try:
+        return mujoco.Renderer(model, height=height, width=width)
+    finally:
+        model.vis.quality.shadowsize = asked
 
 
 def _renderer(env_id: str, height: int, width: int) -> mujoco.Renderer:
     """One renderer per (task, size, thread), kept: making a GL context costs most of a second. Its shadow map is
-    at most ``SHADOW_SIZE`` texels a side (read when the context is made; the model is left as it was)."""
+    at most ``SHADOW_SIZE`` texels a side (``new_renderer``)."""
     key = (env_id, height, width, threading.get_ident())
     if key not in _RENDERERS:
         if len(_RENDERERS) >= _MAX_RENDERERS:
             old_key = next(iter(_RENDERERS))
             _RENDERERS.pop(old_key).close()
-        model = sim.model_env(env_id).unwrapped.model
-        asked = int(model.vis.quality.shadowsize)
-        model.vis.quality.shadowsize = min(asked, SHADOW_SIZE)
-        try:
-            _RENDERERS[key] = mujoco.Renderer(model, height=height, width=width)
-        finally:
-            model.vis.quality.shadowsize = asked
+        _RENDERERS[key] = new_renderer(sim.model_env(env_id).unwrapped.model, height, width)
     return _RENDERERS[key]
 
 
