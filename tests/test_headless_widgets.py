@@ -100,3 +100,22 @@ def test_the_runner_calls_a_late_reply_a_stall_and_runs_once(tmp_path, monkeypat
     with pytest.raises(RuntimeError, match="a headless stall: cell 0 waited"):
         runner.execute(path, timeout=60)
     assert (tmp_path / "ran").read_text() == "xx"  # two calls, two runs: no retry
+
+
+@pytest.mark.slow
+def test_the_runner_does_not_judge_a_cell_during_which_the_clock_was_stepped(tmp_path, monkeypatch):
+    """A system clock stepped during a cell moves the kernel's stamps, not the runner's monotonic clock, so their
+    difference says nothing about a stall: such a cell is not judged (here every cell looks late, as above, but
+    the clock jumps 100 s between the runner's two readings)."""
+    import types
+
+    from tools import runner
+
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), path)
+    monkeypatch.setattr(runner, "STALL_SECONDS", -1.0)
+    readings = iter(range(0, 10_000, 100))
+    monkeypatch.setattr(runner, "time", types.SimpleNamespace(
+        monotonic=runner.time.monotonic, time=lambda: float(next(readings))))
+    runner.execute(path, timeout=60)  # no stall raised
+

@@ -23,6 +23,7 @@ def notebooks(folder: Path | None = None) -> list[Path]:
 
 
 STALL_SECONDS = 20  # a cell whose reply reached the runner this much later than the kernel sent it: a stall
+CLOCK_STEP_SECONDS = 1  # the system clock and the monotonic clock disagree this much over a cell: a clock step
 
 
 def execute(path, out_path=None, timeout: int = 600, preset: str = "fast", strict_checks: bool = True):
@@ -31,8 +32,9 @@ def execute(path, out_path=None, timeout: int = 600, preset: str = "fast", stric
     The notebook runs exactly as ``jupyter nbconvert --to notebook --execute`` runs it (nbclient with its
     Output-widget emulation), and never twice: a cell that waits for its reply long after the kernel finished
     (``STALL_SECONDS``; the headless stall fixed by ``course.output_to``) is an error, not something to retry.
-    Returns the executed notebook (nbclient records each cell's start and end in its metadata); writes it to
-    ``out_path`` if given, also when a cell failed."""
+    A cell during which the system clock was stepped (``CLOCK_STEP_SECONDS``) is not judged: the kernel stamps it
+    on that clock. Returns the executed notebook (nbclient records each cell's start and end in its metadata);
+    writes it to ``out_path`` if given, also when a cell failed."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -49,10 +51,18 @@ def execute(path, out_path=None, timeout: int = 600, preset: str = "fast", stric
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
                             resources={"metadata": {"path": str(path.parent)}})
-    walls = {}
-    client.on_cell_execute = lambda cell, cell_index: walls.__setitem__(cell_index, time.monotonic())
-    client.on_cell_executed = lambda cell, cell_index, execute_reply: walls.__setitem__(
-        cell_index, time.monotonic() - walls[cell_index])
+    walls, stepped = {}, set()  # client wall seconds per cell; cells during which the system clock was stepped
+
+    def started(cell, cell_index):
+        walls[cell_index] = (time.monotonic(), time.time())
+
+    def finished(cell, cell_index, execute_reply):
+        mono, clock = (now - then for now, then in zip((time.monotonic(), time.time()), walls[cell_index]))
+        walls[cell_index] = mono
+        if abs(clock - mono) > CLOCK_STEP_SECONDS:  # the kernel's stamps are on the stepped clock: not comparable
+            stepped.add(cell_index)
+
+    client.on_cell_execute, client.on_cell_executed = started, finished
     try:
         client.execute()
     finally:
@@ -60,7 +70,8 @@ def execute(path, out_path=None, timeout: int = 600, preset: str = "fast", stric
             Path(out_path).parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, out_path)
     kernel = dict(cell_seconds(nb))
-    stalls = {i: walls[i] - kernel[i] for i in kernel if i in walls and walls[i] - kernel[i] > STALL_SECONDS}
+    stalls = {i: walls[i] - kernel[i] for i in kernel
+              if i in walls and i not in stepped and walls[i] - kernel[i] > STALL_SECONDS}
     if stalls:
         raise RuntimeError(f"{path.name}: a headless stall: " + "; ".join(
             f"cell {i} waited {s:.0f} s for its reply after the kernel had finished" for i, s in stalls.items())
