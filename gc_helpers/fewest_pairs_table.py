@@ -201,7 +201,7 @@ def verdict_items(table, reference_velocity: float | None = None) -> list[Verdic
             n = min(ra["n"], rb["n"])
             out.append(Verdict(f"L = {L}", L, f"{m} vs bc_first", f"n = {n}: no verdict",
                         f"L = {L}: best manufactured ({m}) {ra['velocity']:.2f} m/s (n = {ra['n']}) vs bc_first "
-                        f"{rb['velocity']:.2f} m/s (n = {rb['n']}); search env steps {_steps(ra)} vs {_steps(rb)} — "
+                        f"{rb['velocity']:.2f} m/s (n = {rb['n']}); {_budgets(table, L, m, 'bc_first')} — "
                         f"n = {n}: no verdict"))
     L = _headline_L(table)
     head = [(m, e, c) for L2, m, e, c in made if L2 == L and e in EXPERT]
@@ -262,7 +262,8 @@ def seed_notes(table) -> list[str]:
                              f"{a.meta['search_env_steps'] - b.meta['search_env_steps']:,} more to no effect)")
     out = []
     if stuck:
-        out.append(f"{len(stuck)} outer-search cells never left their warm start (their pairs are the cosine "
+        cells, their = ("cell", "its") if len(stuck) == 1 else ("cells", "their")
+        out.append(f"{len(stuck)} outer-search {cells} never left {their} warm start ({their} pairs are the cosine "
                    "cell's): " + "; ".join(stuck) + ".")
     src = {}
     for name in names:
