@@ -9,9 +9,9 @@ function, class or assigned name whose name does not start with "_" (imported na
 
 from __future__ import annotations
 
+import argparse
 import ast
 import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,8 +50,12 @@ def size(commit: str | None = None) -> dict:
 
 
 def main(argv=None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    commit = args[0] if args else None
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("commit", nargs="?", help="a commit (hash, tag or branch); default: the working tree")
+    commit = parser.parse_args(argv).commit
+    if commit is not None and subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"],
+                                             cwd=ROOT, capture_output=True).returncode != 0:
+        parser.error(f"commit: {commit!r} is not a commit of this repository (give a hash, tag or branch)")
     s = size(commit)
     for path, (lines, names) in sorted(s["by_file"].items(), key=lambda kv: -kv[1][0]):
         print(f"{lines:6d} lines {names:4d} public  {path}")
