@@ -6,11 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tools import package_size
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tools" / "package_size.py"
-sys.path.insert(0, str(ROOT / "tools"))
-
-import package_size  # noqa: E402
 
 
 def test_working_tree_lines_are_the_physical_lines_of_every_module():
