@@ -2,6 +2,8 @@
 
     python tools/package_size.py                # the working tree
     python tools/package_size.py e7a904f        # gc_helpers as it was at a commit (read with git show)
+    python tools/package_size.py --by-notebook  # the lines each notebook (with its exercises) needs, and the
+                                                # series cut after each notebook
 
 Lines are physical lines of every gc_helpers/**/*.py (as ``wc -l`` counts them); a public name is a top-level
 function, class or assigned name whose name does not start with "_" (imported names are not counted).
@@ -12,7 +14,11 @@ from __future__ import annotations
 import argparse
 import ast
 import subprocess
+import sys
 from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: python tools/package_size.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,10 +55,42 @@ def size(commit: str | None = None) -> dict:
             "public_names": sum(k for _, k in by_file.values()), "by_file": by_file}
 
 
+def by_notebook() -> dict:
+    """{"total": lines of gc_helpers, "notebooks": {stem: lines that notebook and its exercise module reach},
+    "series": {stem: lines the notebooks up to and including it reach}} (working tree; ``tools/unreached.py``'s
+    import graph: a module counts with all its lines but its unreached top-level definitions)."""
+    from tools import unreached
+
+    paths = unreached.notebooks()
+    roots = {p.stem: unreached.notebook_roots(p) for p in paths}
+    so_far, series = set(), {}
+    for stem, r in roots.items():
+        so_far |= r
+        series[stem] = unreached.reached_lines(unreached.reached(set(so_far)))
+    return {"total": size()["lines"], "series": series,
+            "notebooks": {stem: unreached.reached_lines(unreached.reached(r)) for stem, r in roots.items()}}
+
+
+def print_by_notebook() -> None:
+    b = by_notebook()
+    print(f"{'notebook':34s} {'its lines':>9s} {'series up to it':>16s}")
+    for stem, lines in b["notebooks"].items():
+        print(f"{stem:34s} {lines:9d} {b['series'][stem]:16d}")
+    print(f"gc_helpers: {b['total']} lines; the whole series reaches {list(b['series'].values())[-1]}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("commit", nargs="?", help="a commit (hash, tag or branch); default: the working tree")
-    commit = parser.parse_args(argv).commit
+    parser.add_argument("--by-notebook", action="store_true",
+                        help="the lines of gc_helpers each notebook reaches (working tree only)")
+    args = parser.parse_args(argv)
+    commit = args.commit
+    if args.by_notebook:
+        if commit is not None:
+            parser.error("--by-notebook reads the working tree: give no commit with it")
+        print_by_notebook()
+        return 0
     if commit is not None and subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"],
                                              cwd=ROOT, capture_output=True).returncode != 0:
         parser.error(f"commit: {commit!r} is not a commit of this repository (give a hash, tag or branch)")

@@ -111,7 +111,7 @@ def uses(module: str | None, body: ast.AST, local: dict) -> set[tuple[str, str]]
             current = a[1]
             for attr in reversed(chain):
                 gathered = current in MODULES and _is_package(current) and \
-                    ALIASES[current].get(attr, ("",))[0] == "name"  # C.search: the function, not the submodule
+                    ALIASES[current].get(attr, ("",))[0] == "name"  # a gathered name beats a same-named submodule
                 if f"{current}.{attr}" in MODULES and not gathered:
                     current = f"{current}.{attr}"
                     out.add(("MOD", current))
@@ -145,12 +145,28 @@ def notebook_code(path: Path) -> tuple[str, str]:
     return code, "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
 
 
-def reached() -> set:
-    roots = {("MOD", m) for m in MODULES if m.startswith("gc_helpers.exercises")}
-    roots |= {(m, k) for m in MODULES if m.startswith("gc_helpers.exercises") for k in TOP[m]}
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        body = ast.parse(notebook_code(path)[0])
-        roots |= uses(None, body, aliases(None, body))
+def notebooks() -> list[Path]:
+    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def notebook_roots(path: Path) -> set:
+    """What one notebook reaches directly: the names its code cells use and its exercise module (all its names)."""
+    body = ast.parse(notebook_code(path)[0])
+    roots = uses(None, body, aliases(None, body))
+    exercises = f"gc_helpers.exercises.nb{path.name[:2]}"
+    if exercises in MODULES:
+        roots |= {("MOD", exercises)} | {(exercises, k) for k in TOP[exercises]}
+    return roots
+
+
+def reached(roots: set | None = None) -> set:
+    """Every (module, name) and ("MOD", module) reached from ``roots`` (default: every notebook and every exercise
+    module)."""
+    if roots is None:
+        roots = {("MOD", m) for m in MODULES if m.startswith("gc_helpers.exercises")}
+        roots |= {(m, k) for m in MODULES if m.startswith("gc_helpers.exercises") for k in TOP[m]}
+        for path in notebooks():
+            roots |= notebook_roots(path)
     graph, seen, stack = edges(), set(), list(roots)
     while stack:
         v = stack.pop()
@@ -159,13 +175,34 @@ def reached() -> set:
         seen.add(v)
         if v[0] != "MOD":
             stack.append(("MOD", v[0]))
+        elif "." in v[1]:  # importing a submodule runs its package's __init__ first
+            stack.append(("MOD", v[1].rpartition(".")[0]))
         stack.extend(graph.get(v, ()))
     return seen
 
 
+def definition_lines(m: str, node: ast.stmt) -> int:
+    """Physical lines of a top-level statement, its decorators included."""
+    start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    return node.end_lineno - start + 1
+
+
+def reached_lines(seen: set) -> int:
+    """Physical lines of gc_helpers that ``seen`` needs: every reached module's lines less the lines of its
+    top-level definitions that are not reached (a definition shared by several statements is counted once)."""
+    total = 0
+    for m in MODULES:
+        if ("MOD", m) in seen:
+            unreached_nodes = {id(node): node for k, node in TOP[m].items() if (m, k) not in seen
+                               and not any((m, j) in seen for j, other in TOP[m].items() if other is node)}
+            total += len(MODULES[m].read_text().splitlines())
+            total -= sum(definition_lines(m, node) for node in unreached_nodes.values())
+    return total
+
+
 def main() -> int:
     seen = reached()
-    texts = {p.stem: notebook_code(p)[1] for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))}
+    texts = {p.stem: notebook_code(p)[1] for p in notebooks()}
     count = 0
     for m, names in TOP.items():
         for name in sorted(n for n in names if (m, n) not in seen and not n.startswith("_")):
