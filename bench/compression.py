@@ -20,6 +20,7 @@ import numpy as np
 
 from gc_helpers import compression as C
 from gc_research import hill_climb, sweeps
+from gc_research.staged_search import BEST, search
 
 
 def at(res, L, key="curve"):
@@ -47,8 +48,8 @@ def save_sweeps(run, labels=("weight_change", "random", "cem")):
     """The full-preset sweeps shipped in data/compressed/ for ``run``."""
     policy = C.run_policy(run, 0)
     P = policy.n_params
-    jobs = [("weight_change", C.weight_change_target(run), C.BEST),
-            ("random", C.random_target(P, seed=0), C.BEST),
+    jobs = [("weight_change", C.weight_change_target(run), BEST),
+            ("random", C.random_target(P, seed=0), BEST),
             ("cem", C.weight_change_target(run), dict(method="cem", chunk=10, population=64, elites=8, cem_iters=6,
                                                       sigma0=0.5))]
     for label, target, kw in (j for j in jobs if j[0] in labels):
@@ -83,9 +84,9 @@ def main(argv=None):
           f"null √(L/P): L=100 {C.null_cosine(100, P):.3f}, L=490 {C.null_cosine(490, P):.3f}", flush=True)
 
     ours = {}
-    for label, kw in (("ours fast (RECOMMENDED)", C.RECOMMENDED), ("ours best (BEST)", C.BEST))[:2 - args.skip_best]:
+    for label, kw in (("ours fast (RECOMMENDED)", C.RECOMMENDED), ("ours best (BEST)", BEST))[:2 - args.skip_best]:
         kw = {**kw, **json.loads(args.ours)}
-        ours[label] = C.search(policy, target, max_length=490, lengths=sweeps.STUDY_GRID, **kw)
+        ours[label] = search(policy, target, max_length=490, lengths=sweeps.STUDY_GRID, **kw)
         print(f"{label}: {kw}")
         row(label, ours[label], (50, 100, 200, 300, 490))
     if args.skip_baseline:

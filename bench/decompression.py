@@ -52,6 +52,7 @@ from gc_helpers.config import data_dir  # noqa: E402
 from gc_helpers.vectors import cosine  # noqa: E402
 from gc_research import refined_line_search as refined  # noqa: E402
 from gc_research.seeds import seed_list as check_seeds  # noqa: E402  (one seed-list check)
+from gc_research.staged_search import search  # noqa: E402
 
 KIND = "decompressed_seed"
 LENGTHS = (50, 100, 200, 490)
@@ -167,7 +168,7 @@ def compressed_search(run: str, seed: int, folder: Path, search_lengths=LENGTHS)
     if not (path / "meta.json").is_file():
         first = C.run_policy(run, 0)
         t0 = time.perf_counter()
-        res = C.search(first, C.weight_change_target(run), max_length=max(search_lengths), seed=seed,
+        res = search(first, C.weight_change_target(run), max_length=max(search_lengths), seed=seed,
                        lengths=list(search_lengths), **C.RECOMMENDED)
         meta = {"env_id": first.env_id, "run": run, "seed": seed, "reset_seed": RESET_SEED,
                 "settings": dict(C.RECOMMENDED), "wall_time": time.perf_counter() - t0,

@@ -49,11 +49,12 @@ from gc_helpers.config import data_dir  # noqa: E402
 from gc_research import fewest_pairs_build as build  # noqa: E402
 from gc_research import refined_line_search as refined  # noqa: E402
 from gc_research.seeds import seed_list  # noqa: E402
+from gc_research.staged_search import BEST, search  # noqa: E402
 
 REFINED_BETAS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)  # multiples of ‖d‖; includes the old 4-point grid
 METHODS = ("cosine", "bc_first", "bc_subset", "random", "multi", "outer", "outer_long")
 RESET_SEED = C.STUDY_RESET_SEED  # seed s uses reset seed 42 + s (seed 0: the shipped sweep's start)
-SEARCH = {k: v for k, v in C.BEST.items() if k != "staged"}  # the shipped sweep's chunk search, one run
+SEARCH = {k: v for k, v in BEST.items() if k != "staged"}  # the shipped sweep's chunk search, one run
 EXPERT_LENGTH = 1000
 # sized for a shared 2-core machine: 10 × 5 candidates of 2 short episodes (≈ 20k env steps per cell)
 OUTER = O.OuterConfig(population=10, elites=3, iterations=5, action_std=0.05, alpha_std=0.3, log_beta_std=0.3,
@@ -75,9 +76,9 @@ def cosine_source(root: Path, run: str, first, dw, seed: int, length: int, unsta
         acts, lengths, steps = shipped["actions"][0, :length], shipped["lengths"], shipped["env_steps"]
         secs, how = shipped["seconds"], f"shipped data/compressed/{run}_weight_change"
     else:
-        r = C.search(first, dw, max_length=length, reset_seeds=(RESET_SEED + seed,), seed=seed, n_threads=1, **SEARCH)
+        r = search(first, dw, max_length=length, reset_seeds=(RESET_SEED + seed,), seed=seed, n_threads=1, **SEARCH)
         acts, lengths, steps, secs = r.actions[0], r.lengths, r.env_steps, r.seconds
-        how = "compression.BEST (no staging)"
+        how = "staged_search.BEST (no staging)"
     store.save(path, "fewest_pairs_source", {"actions": acts, "lengths": lengths, "env_steps": steps, "seconds": secs},
                {"seed": seed, "how": how, "run": run})
     return store.load(path, "fewest_pairs_source")
@@ -111,7 +112,7 @@ def make_pairs(method, L, seed, ctx) -> F.Pairs:
     if method == "multi":
         K = 4 if L >= 16 else 2
         t0 = time.perf_counter()
-        r = C.search(first, dw, max_length=L, reset_seeds=tuple(RESET_SEED + seed + 100 * k for k in range(K)),
+        r = search(first, dw, max_length=L, reset_seeds=tuple(RESET_SEED + seed + 100 * k for k in range(K)),
                      seed=seed, n_threads=1, **{**SEARCH, "chunk": min(4, L // K)})
         starts = [envs.reset_state("Ant-v5", RESET_SEED + seed + 100 * k) for k in range(K)]
         seqs = [a[~np.isnan(a).any(axis=1)] for a in r.actions]

@@ -45,6 +45,7 @@ from gc_helpers import compression as C
 from gc_helpers import store
 from gc_helpers.config import data_dir
 from gc_research.seeds import seed_list
+from gc_research.staged_search import BEST, search
 
 LENGTHS = (25, 50, 100, 200, 300, 400, 490)
 STUDY_LENGTHS = tuple(range(10, 491, 10))  # the lengths of the study's cosine-vs-length figure
@@ -79,7 +80,7 @@ def run_one(run: str, label: str, seed: int, settings: dict, folder: Path, lengt
     target = (C.weight_change_target(run, last=last) if label == "weight_change"
               else C.random_target(policy.n_params, seed))
     t0 = time.perf_counter()
-    res = C.search(policy, target, max_length=max(lengths), seed=seed, lengths=list(lengths), **settings)
+    res = search(policy, target, max_length=max(lengths), seed=seed, lengths=list(lengths), **settings)
     wall = time.perf_counter() - t0
     obs = res.obs[0, :max(lengths)]
     ceiling = fixed_state_ceiling(policy, obs, target.vector, res.lengths)
@@ -161,7 +162,7 @@ def main(argv=None) -> int:
     name = "best" if args.best else "recommended"
     folder = Path(args.out) if args.out else data_dir() / "spread" / (
         f"{args.run}_{name}" if K is None else f"{args.run}_it{K}_{name}")
-    settings = C.BEST if args.best else C.RECOMMENDED
+    settings = BEST if args.best else C.RECOMMENDED
     lengths = tuple(sorted(set(LENGTHS) | set(STUDY_LENGTHS))) if args.study_lengths else LENGTHS
     command = " ".join(["bench/spread.py", *(argv if argv is not None else sys.argv[1:])])
     if args.evaluate_target:

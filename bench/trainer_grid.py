@@ -29,6 +29,7 @@ from gc_helpers.config import data_dir
 from gc_helpers.training import TrainConfig, evaluate_run, train_reinforce
 from gc_research.run_evaluations import evaluation_dict
 from gc_research.seeds import seed_list
+from gc_research.staged_search import search
 
 ITERATIONS = 40
 GROUPS = {  # name: (TrainConfig fields, learning-rate grid)
@@ -63,8 +64,8 @@ def train_one(group, lr, seed, folder: Path, tiny: bool) -> Path:
     policy0 = run.policy(0)
     target = run.weight_change
     lengths = [L for L in LENGTHS if not tiny or L <= 50]
-    searched = C.search(policy0, target, max_length=max(lengths), seed=0, lengths=lengths, **C.RECOMMENDED)
-    random = C.search(policy0, target, max_length=max(lengths), seed=0, lengths=lengths, method="random",
+    searched = search(policy0, target, max_length=max(lengths), seed=0, lengths=lengths, **C.RECOMMENDED)
+    random = search(policy0, target, max_length=max(lengths), seed=0, lengths=lengths, method="random",
                       chunk=C.RECOMMENDED["chunk"], safety=C.RECOMMENDED["safety"])
     h = run.history
     arrays = {"w_first": run.checkpoints[0], "w_last": run.checkpoints[-1], "returns": np.asarray(h["returns"]),

@@ -48,7 +48,7 @@ class Comparison:
         return self.none.null
 
 
-def compare_figure(cmp: Comparison):
+def _compare_figure(cmp: Comparison):
     """Best cosine vs CEM iteration for both variants, and the √(L/P) null model; returns the figure.
     Taught in notebooks/03_cem_compression.ipynb, §4 Try it: the horizon L and the search σ."""
     import matplotlib.pyplot as plt
@@ -78,7 +78,7 @@ def compare_alpha(policy: GaussianPolicy, target, L: int, sigma: float, **kw) ->
     L, sigma = int_at_least(L, "L"), positive_float(sigma, "sigma")
     cmp = Comparison(cem_sequence(policy, target, L, sigma, alpha="none", **kw),
                      cem_sequence(policy, target, L, sigma, alpha="exact", **kw))
-    return cmp, compare_figure(cmp)
+    return cmp, _compare_figure(cmp)
 
 
 # ------------------------------------------------------------------------------------------------------------

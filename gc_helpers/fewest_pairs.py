@@ -216,7 +216,7 @@ def alive_bonus(env_id: str = ENV_ID) -> float:
     return envs.reward_weights(env_id).healthy
 
 
-def evaluation_row(ev: rollouts.Evaluation, bonus: float) -> dict:
+def _evaluation_row(ev: rollouts.Evaluation, bonus: float) -> dict:
     """The numbers the table reports for one evaluation."""
     return {"velocity": ev.mean_forward_velocity, "return": ev.mean_return, "stderr": ev.stderr,
             "return_minus_alive": float(np.mean(ev.returns - bonus * ev.lengths)), "length": ev.mean_length,
@@ -224,17 +224,17 @@ def evaluation_row(ev: rollouts.Evaluation, bonus: float) -> dict:
 
 
 def fresh_evaluation(policy: GaussianPolicy, protocol: Protocol, n_episodes: int | None = None) -> dict:
-    """``evaluation_row`` of ``policy`` (σ = 0) on the protocol's fresh episodes (or ``n_episodes`` of them)."""
+    """``_evaluation_row`` of ``policy`` (σ = 0) on the protocol's fresh episodes (or ``n_episodes`` of them)."""
     n = protocol.fresh_episodes if n_episodes is None else int_at_least(n_episodes, "n_episodes")
     ev = rollouts.evaluate(protocol.env_id, policy.mean_fn(), n, protocol.horizon, protocol.fresh_seed, 0.0)
-    return evaluation_row(ev, alive_bonus(protocol.env_id))
+    return _evaluation_row(ev, alive_bonus(protocol.env_id))
 
 
 def walk(first: GaussianPolicy, direction, protocol: Protocol = Protocol()) -> dict:
     """The same line search for every direction (notebook 07 §3): θ(β) = w_first + β · d for β in
     ``protocol.betas`` scored by return on the pick episodes, the best β reported on fresh episodes.
 
-    Returns ``evaluation_row`` of the fresh evaluation plus beta, the pick-set returns per β and env_steps
+    Returns ``_evaluation_row`` of the fresh evaluation plus beta, the pick-set returns per β and env_steps
     (both stages)."""
     d = lsearch.check_direction(direction, first.n_params)
     norm = float(np.linalg.norm(d))

@@ -133,7 +133,7 @@ def verdicts(table, reference_velocity: float | None = None) -> list[str]:
     own fresh-episode measurement), and the comparisons of ``calls`` — each line gives both sides' mean ± sd and
     seeds, their search env steps, Welch's test with Holm's correction over the table, and the verdict ("n = <seeds>:
     no verdict" below ``stats.MIN_SEEDS`` seeds a side)."""
-    return [v.line for v in verdict_items(table, reference_velocity)]
+    return [v.line for v in _verdict_items(table, reference_velocity)]
 
 
 class Verdict(NamedTuple):
@@ -149,7 +149,7 @@ class Verdict(NamedTuple):
     line: str
 
 
-def verdict_items(table, reference_velocity: float | None = None) -> list[Verdict]:
+def _verdict_items(table, reference_velocity: float | None = None) -> list[Verdict]:
     """``verdicts`` as ``Verdict``s, so two tables' conclusions can be set side by side (``changes``); after the
     best-of lines, every other comparison of ``calls`` with enough seeds a side to be called gets a line."""
     from . import stats
@@ -335,7 +335,7 @@ def changes(old, new, names=("4-point", "refined")) -> list[str]:
         if a and b:
             out.append(f"{m} L = {L}: {names[0]} {a['velocity']:.2f} m/s (n = {a['n']}) → {names[1]} "
                        f"{b['velocity']:.2f} m/s (n = {b['n']}), {b['velocity'] - a['velocity']:+.2f}")
-    was, now = verdict_items(old), verdict_items(new)
+    was, now = _verdict_items(old), _verdict_items(new)
     picked = {v.key: v for v in was if v.L is not None and ":" not in v.key}
     at = lambda v: v.subject + ("" if v.key.startswith("L =") else f" at L = {v.L}")  # noqa: E731
     out += [f"{v.key}, its pick: {names[0]} {at(picked[v.key])} → {names[1]} {at(v)}" for v in now

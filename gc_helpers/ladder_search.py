@@ -67,7 +67,7 @@ class SearchConfig:
         return self.popsize * (self.n_episodes * self.horizon_high + rung.replay_steps())
 
 
-def check_budget(config: SearchConfig, rung: Rung) -> None:
+def _check_budget(config: SearchConfig, rung: Rung) -> None:
     """A ValueError naming ``budget`` if it cannot pay for one whole generation."""
     need = config.generation_cost(rung)
     if config.budget < need:
@@ -165,7 +165,7 @@ def search(rung: Rung, config: SearchConfig = SearchConfig(), seed: int = 0, che
         raise ValueError(f"rung={rung!r}: must be a free_pairs.Rung")
     if not isinstance(config, SearchConfig):
         raise ValueError(f"config={config!r}: must be a SearchConfig")
-    check_budget(config, rung)
+    _check_budget(config, rung)
     seed = check_seed(seed)
     fp, t0 = _fingerprint(rung, config, seed), time.perf_counter()
     state_file = None if checkpoint is None else Path(checkpoint) / "state.pkl"

@@ -117,10 +117,10 @@ def load_state(env_id, data, start) -> float:
     mujoco.mj_setState(model, data, start.physics, FULLPHYSICS)
     data.qacc_warmstart[:] = start.warmstart
     mujoco.mj_forward(model, data)
-    return start.x_read if np.isfinite(start.x_read) else x_position(env_id, data)
+    return start.x_read if np.isfinite(start.x_read) else _x_position(env_id, data)
 
 
-def x_position(env_id, data) -> float:
+def _x_position(env_id, data) -> float:
     # Ant measures the torso's xpos, which after an RK4 mj_step holds its last stage's kinematics.
     return float(data.xpos[1, 0]) if env_id == "Ant-v5" else float(data.qpos[0])
 
@@ -137,7 +137,7 @@ def step(env_id, data, action, physics_out) -> tuple[float, float]:
     if env_id == "Ant-v5":
         lo, hi = u._contact_force_range
         contact = float(np.sum(np.clip(data.cfrc_ext, lo, hi) ** 2))
-    return x_position(env_id, data), contact
+    return _x_position(env_id, data), contact
 
 
 def observations(env_id: str, physics: np.ndarray) -> np.ndarray:

@@ -55,14 +55,14 @@ def sample(values, name: str) -> np.ndarray:
     return x
 
 
-def check_level(level) -> float:
+def _check_level(level) -> float:
     """A significance level in (0, 1), e.g. 0.05."""
     if isinstance(level, bool) or not isinstance(level, int | float | np.floating) or not 0 < level < 1:
         raise ValueError(f"level={level!r}: must be a number in (0, 1), e.g. 0.05")
     return float(level)
 
 
-def check_paired(a, b, seeds_a=None, seeds_b=None) -> tuple[np.ndarray, np.ndarray]:
+def _check_paired(a, b, seeds_a=None, seeds_b=None) -> tuple[np.ndarray, np.ndarray]:
     """Two samples for a paired test: equally long, and (when given) the same seeds in the same order."""
     x, y = sample(a, "a"), sample(b, "b")
     if x.size != y.size:
@@ -99,7 +99,7 @@ def welch(a, b) -> tuple[float, float, float]:
 
 def paired_t(a, b, seeds_a=None, seeds_b=None) -> tuple[float, float, float]:
     """The paired t-test of a − b seed by seed: (t, n − 1, two-sided p). Seeds, when given, must match."""
-    x, y = check_paired(a, b, seeds_a, seeds_b)
+    x, y = _check_paired(a, b, seeds_a, seeds_b)
     d = x - y
     sd = d.std(ddof=1)
     df = float(d.size - 1)
@@ -151,7 +151,7 @@ def holm(pvalues, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
     p = np.asarray(pvalues, dtype=np.float64).reshape(-1)
     if p.size == 0 or not np.all(np.isfinite(p)) or np.any((p < 0) | (p > 1)):
         raise ValueError(f"pvalues={p.tolist()}: must be a non-empty list of numbers in [0, 1]")
-    level = check_level(level)
+    level = _check_level(level)
     order = np.argsort(p, kind="stable")
     m = p.size
     adj_sorted = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
@@ -250,11 +250,11 @@ def compare(a, b, label_a: str = "a", label_b: str = "b", test: str = "welch", l
     given). The interval of the difference is Welch's (paired: the paired t interval)."""
     if test not in ("welch", "permutation", "paired"):
         raise ValueError(f"test={test!r}: one of 'welch', 'permutation', 'paired'")
-    level = check_level(level)
+    level = _check_level(level)
     if isinstance(min_n, bool) or not isinstance(min_n, int | np.integer) or min_n < 2:
         raise ValueError(f"min_n={min_n!r}: must be an integer >= 2")
     if test == "paired":
-        x, y = check_paired(a, b, seeds_a, seeds_b)
+        x, y = _check_paired(a, b, seeds_a, seeds_b)
         t, df, p = paired_t(x, y)
         d = x - y
         half = _sp.t.ppf(1 - level / 2, df) * d.std(ddof=1) / math.sqrt(d.size)
@@ -278,7 +278,7 @@ def compare_to_value(a, value: float, label_a: str = "a", label_b: str = "value"
     v = float(value) if isinstance(value, int | float | np.floating | np.integer) else math.nan
     if not math.isfinite(v):
         raise ValueError(f"value={value!r}: must be a finite number")
-    level = check_level(level)
+    level = _check_level(level)
     if isinstance(min_n, bool) or not isinstance(min_n, int | np.integer) or min_n < 2:
         raise ValueError(f"min_n={min_n!r}: must be an integer >= 2")
     res = _sp.ttest_1samp(x, v)
@@ -298,7 +298,7 @@ def holm_verdicts(comparisons, level: float | None = None) -> list[Comparison]:
     table actually makes); comparisons with too few seeds are returned unchanged (they make no call)."""
     comps = list(comparisons)
     if level is not None:
-        comps = [replace(c, level=check_level(level)) for c in comps]
+        comps = [replace(c, level=_check_level(level)) for c in comps]
     calls = [i for i, c in enumerate(comps) if c.enough_seeds]
     if not calls:
         return comps

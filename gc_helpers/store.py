@@ -66,14 +66,14 @@ class ArtifactError(ValueError):
 
     def __init__(self, path, file: str, problem: str):
         self.path, self.file, self.problem = Path(path), file, problem
-        super().__init__(f"artifact {self.path}: {file} {problem}. {fix_hint(self.path)}")
+        super().__init__(f"artifact {self.path}: {file} {problem}. {_fix_hint(self.path)}")
 
 
 class ArtifactMissing(ArtifactError, FileNotFoundError):
     """A file of the artifact is missing (also a FileNotFoundError)."""
 
 
-def fix_hint(path: Path) -> str:
+def _fix_hint(path: Path) -> str:
     """How to get a good copy back: git for a shipped artifact (and the command recorded in data/MANIFEST.json)."""
     from .config import data_dir
 
@@ -81,12 +81,12 @@ def fix_hint(path: Path) -> str:
         rel = Path(path).resolve().relative_to(data_dir().resolve()).as_posix()
     except ValueError:
         return "Re-run the code that saved it (or delete the folder and save again)."
-    command = recorded_command(rel)
+    command = _recorded_command(rel)
     made = f", or regenerate it with `{command}`" if command and not command.startswith("see ") else ""
     return f"Restore the shipped copy with `git checkout -- data/{rel}`{made}."
 
 
-def recorded_command(entry: str) -> str | None:
+def _recorded_command(entry: str) -> str | None:
     """The command data/MANIFEST.json records for the shipped ``entry`` (e.g. "runs/ant_quad_sgd"), or None."""
     from .config import data_dir
 

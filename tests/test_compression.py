@@ -8,6 +8,7 @@ import pytest
 from gc_helpers import compression as C
 from gc_helpers import envs, policies, vectors
 from gc_research import hill_climb, sweeps
+from gc_research import staged_search as S
 
 
 def _random_problem(seed, L=None, P=None):
@@ -245,7 +246,7 @@ def test_prefix_is_kept_and_continued(small_problem):
 def test_staged_search_keeps_the_best_lineage(small_problem):
     pol, target = small_problem
     kw = dict(max_length=10, chunk=5, method="project", reach=0.3, lengths=(5, 10))
-    res = C.staged_search(pol, target, stages=(5,), width=1, branch=2, **kw)
+    res = S.staged_search(pol, target, stages=(5,), width=1, branch=2, **kw)
     cos = res.settings["stage_cosines"]
     assert [len(c) for c in cos] == [2, 2] and res.settings["runs"] == 4
     assert res.cosine == pytest.approx(max(cos[-1]), abs=1e-4) and res.curve[0] == pytest.approx(max(cos[0]), abs=1e-4)
@@ -258,21 +259,21 @@ def test_staged_search_keeps_the_best_lineage(small_problem):
     rep = envs.replay(envs.reset_state("Ant-v5", 42), res.actions)
     G = pol.score(rep.obs[0, :-1], res.actions[0]).numpy()
     assert C.best_alpha_exact(G, target.vector).cosine == pytest.approx(res.cosine, abs=1e-9)
-    same = C.search(pol, target, staged=dict(stages=(5,), width=1, branch=2), **kw)
+    same = S.search(pol, target, staged=dict(stages=(5,), width=1, branch=2), **kw)
     assert same.cosine == res.cosine  # search() dispatches, and the same seeds give the same result
     with pytest.raises(ValueError, match="width"):
-        C.staged_search(pol, target, width=0, **kw)
+        S.staged_search(pol, target, width=0, **kw)
     with pytest.raises(ValueError, match="staged"):
-        C.search(pol, target, staged=3, **kw)
+        S.search(pol, target, staged=3, **kw)
 
 
 @pytest.mark.parametrize("name", ["RECOMMENDED", "BEST"])
 def test_shipped_settings_run_through_search(small_problem, name):
     pol, target = small_problem
-    kw = dict(getattr(C, name))
+    kw = dict({"RECOMMENDED": C.RECOMMENDED, "BEST": S.BEST}[name])
     if "staged" in kw:  # the same options on a tiny problem: one process, stages at 5 steps
         kw["staged"] = dict(kw["staged"], stages=(5,), width=1, branch=1, n_workers=1)
-    res = C.search(pol, target, max_length=10, lengths=(5, 10), **kw)
+    res = S.search(pol, target, max_length=10, lengths=(5, 10), **kw)
     assert res.length == 10 and res.settings["safety"] >= 3 and not res.settings["unhealthy_steps"]
 
 
@@ -378,11 +379,12 @@ def test_chunk_options_name_unknown_and_bad_options(small_problem):
 
 WORKER_SCRIPT = """
 from gc_helpers import compression as C, policies
+from gc_research import staged_search
 {guard}
     pol = policies.make_policy("quadratic", 27, 8, 0.1)
     target = C.random_target(pol.n_params, 0)
     staged = dict(stages=(2,), width=1, branch=2, n_workers=2)
-    res = C.search(pol, target, max_length=4, chunk=2, method="random", lengths=(2, 4), staged=staged)
+    res = staged_search.search(pol, target, max_length=4, chunk=2, method="random", lengths=(2, 4), staged=staged)
     print("COSINE", res.cosine, res.settings["runs"])
 """
 

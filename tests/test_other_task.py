@@ -22,7 +22,7 @@ def test_recommended_search_and_line_search_on_hopper(hopper_run):
     policy = C.run_policy(hopper_run, 0)  # w_first; the run's metadata says which task
     assert policy.env_id == "Hopper-v5" and (policy.obs_dim, policy.act_dim) == (11, 3)
     target = C.weight_change_target(hopper_run)
-    res = C.search(policy, target, max_length=10, **C.RECOMMENDED)
+    res = C.chunk_search(policy, target, max_length=10, **C.RECOMMENDED)
     assert res.settings["env_id"] == "Hopper-v5" and res.length == 10 and 0 < res.cosine <= 1
     G = res.grads(policy)
     assert C.best_alpha_exact(G, target.vector).cosine == pytest.approx(res.cosine, abs=1e-9)
@@ -38,7 +38,7 @@ def test_a_mismatched_task_names_env_id(hopper_run):
     target = C.weight_change_target(hopper_run)
     wrong = "env_id='Ant-v5' but the policy was trained on 'Hopper-v5'"
     with pytest.raises(ValueError, match=wrong):
-        C.search(policy, target, max_length=5, env_id="Ant-v5", **C.RECOMMENDED)
+        C.chunk_search(policy, target, max_length=5, env_id="Ant-v5", **C.RECOMMENDED)
     with pytest.raises(ValueError, match=wrong):
         lsearch.line_search(policy, target.vector, [0.5], 1.0, "Ant-v5", n_episodes=1, horizon=2)
     with pytest.raises(ValueError, match=wrong):

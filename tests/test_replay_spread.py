@@ -24,6 +24,7 @@ from gc_helpers import envs, store
 from gc_helpers import fewest_pairs as F
 from gc_helpers import fewest_pairs_table as T
 from gc_helpers.config import data_dir, project_root
+from gc_research.staged_search import search
 
 SPREAD = data_dir() / "spread" / "ant_quad_sgd_recommended"
 EPS = np.finfo(np.float64).eps
@@ -66,7 +67,7 @@ def test_spread_sweep_replays_from_its_seed(name):
     m = art.meta
     policy, target = _spread_inputs(m)
     lengths = [int(L) for L in art["lengths"] if L <= 100]
-    res = C.search(policy, target, max_length=max(lengths), seed=m["seed"], lengths=lengths, **m["settings"])
+    res = search(policy, target, max_length=max(lengths), seed=m["seed"], lengths=lengths, **m["settings"])
     assert res.lengths.tolist() == lengths and res.actions.shape[-1] == m["act_dim"]  # no BLAS: bit for bit
     stored = art["cosine"][: len(lengths)]
     tol = [_cosine_tolerance(policy, res, L) for L in lengths]
@@ -86,7 +87,7 @@ def test_spread_sweep_replays_from_its_seed(name):
 def test_a_search_gives_the_same_bits_twice_on_one_machine():
     m = store.load(SPREAD / "weight_change_s0", "spread").meta
     policy, target = _spread_inputs(m)
-    a, b = (C.search(policy, target, max_length=50, seed=m["seed"], lengths=[25, 50], **m["settings"])
+    a, b = (search(policy, target, max_length=50, seed=m["seed"], lengths=[25, 50], **m["settings"])
             for _ in range(2))
     for field in ("actions", "obs", "alpha", "direction", "curve"):
         assert getattr(a, field).tobytes() == getattr(b, field).tobytes(), field

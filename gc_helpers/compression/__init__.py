@@ -14,25 +14,23 @@ One module per idea, read in this order:
 - ``cem``: one cross-entropy-method iteration, and the whole-sequence CEM (Algorithms 1 and 2);
 - ``scorer``: replaying candidate chunks and scoring them, with the valid-episode rule;
 - ``optimisers``: the per-chunk optimisers ("project", "cem", "hill", "random");
-- ``results``: what a search returns; ``chunked``: the chunk search (``ChunkOptions``);
-- ``search``: ``search``, ``RECOMMENDED``, ``BEST`` and staged selection over whole searches;
+- ``results``: what a search returns; ``chunked``: the chunk search (``ChunkOptions``, ``RECOMMENDED``);
 - ``sweeps``: the shipped sweeps of cosine vs length (data/compressed/<name>/; ``gc_research.sweeps`` makes them);
 - ``probes``: the random-action probe (no search: the span of one random sequence's scores).
 
-Everything a notebook uses is importable from here: ``from gc_helpers import compression as C; C.search(...)``.
+What the notebooks and bench/ use through the package is gathered here (the rest from its own module):
+``from gc_helpers import compression as C; C.chunk_search(policy, target, **C.RECOMMENDED)``. The shipped sweeps'
+staged BEST search on worker processes is ``gc_research.staged_search`` (bench/ only).
 """
 
 from .alpha import best_alpha_lbfgs, fit_alpha
-from .cem import CEMResult, batch_cosines, cem_iteration, cem_sequence
-from .chunked import CHUNK_METHODS, STUDY_RESET_SEED, ChunkOptions, chunk_search
-from .geometry import box_step, mean_jacobian, policy_mean, project_directions, step_grads
-from .incremental import IncrementalSpan, span_gains
-from .probes import Compressibility, random_action_compressibility
-from .results import SearchResult
-from .scorer import Scorer, torch_threads, valid_episode
-from .search import BEST, RECOMMENDED, search, staged_search
+from .cem import cem_iteration, cem_sequence
+from .chunked import RECOMMENDED, STUDY_RESET_SEED, chunk_search
+from .geometry import box_step, mean_jacobian, step_grads
+from .incremental import IncrementalSpan
+from .probes import random_action_compressibility
+from .scorer import Scorer
 from .span import (
-    AlphaFit,
     best_alpha,
     best_alpha_exact,
     chunk_gain,
@@ -42,17 +40,13 @@ from .span import (
     simulated_null_cosine,
     span_cosine,
 )
-from .sweeps import COMPRESSED_KIND, as_sweep, compressed_dir, load_compressed, shipped_sweep
-from .targets import Target, artifact_path, load_run_artifact, random_target, run_policy, weight_change_target
+from .sweeps import as_sweep, load_compressed, shipped_sweep
+from .targets import Target, load_run_artifact, random_target, run_policy, weight_change_target
 
 __all__ = [
-    "AlphaFit", "BEST", "CEMResult", "CHUNK_METHODS", "COMPRESSED_KIND", "ChunkOptions", "Compressibility",
-    "IncrementalSpan", "RECOMMENDED", "STUDY_RESET_SEED", "Scorer", "SearchResult", "Target",
-    "artifact_path", "as_sweep", "batch_cosines", "best_alpha", "best_alpha_exact", "best_alpha_lbfgs",
-    "box_step", "cem_iteration", "cem_sequence", "chunk_gain", "chunk_search", "compressed_dir",
-    "fit_alpha", "l2_objective", "load_compressed", "load_run_artifact", "mean_jacobian",
-    "no_alpha", "null_cosine", "policy_mean", "project_directions", "random_action_compressibility",
-    "random_target", "run_policy",
-    "search", "shipped_sweep", "simulated_null_cosine", "span_cosine", "span_gains",
-    "staged_search", "step_grads", "torch_threads", "valid_episode", "weight_change_target",
+    "IncrementalSpan", "RECOMMENDED", "STUDY_RESET_SEED", "Scorer", "Target", "as_sweep", "best_alpha",
+    "best_alpha_exact", "best_alpha_lbfgs", "box_step", "cem_iteration", "cem_sequence", "chunk_gain", "chunk_search",
+    "fit_alpha", "l2_objective", "load_compressed", "load_run_artifact", "mean_jacobian", "no_alpha", "null_cosine",
+    "random_action_compressibility", "random_target", "run_policy", "shipped_sweep", "simulated_null_cosine",
+    "span_cosine", "step_grads", "weight_change_target",
 ]

@@ -27,6 +27,9 @@ from .targets import target_vector
 
 STUDY_RESET_SEED = 42
 CHUNK_METHODS = ("project", "cem", "project+cem", "random", "hill")
+# the fast settings the notebooks search with (seconds to L = 490); safety 10 would cost 1.5× here. The shipped
+# sweeps' slower BEST settings (staged selection on worker processes) are gc_research.staged_search's.
+RECOMMENDED = dict(method="project", chunk=5, reach=0.3, iters=3, safety=3)
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: i
     With several ``reset_seeds`` the chunks go round-robin to K trajectories sharing one α-span.
     ``lengths``: the total lengths at which the curve is recorded (default: every chunk boundary).
     ``prefix`` (L0, k): actions to start from (one reset seed only): they are replayed and kept, and the search
-    grows the sequence from L0 to ``max_length`` (``staged_search`` branches this way).
+    grows the sequence from L0 to ``max_length`` (gc_research's ``staged_search`` branches this way).
     ``callback(info)`` runs after each grid length with {"length", "cosine", "seconds", "env_steps",
     "partial"}, where ``partial()`` builds the SearchResult so far (``gc_research.sweeps.sweep`` saves it). A
     KeyboardInterrupt returns what was built so far with ``complete=False``. Actions are kept inside the box [-1, 1].
@@ -114,7 +117,7 @@ def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: i
     check_sigma(policy.sigma)
     w = target_vector(target, policy.n_params)
     env_id = task_of(policy, env_id)
-    seeds = reset_seed_tuple(reset_seeds)
+    seeds = _reset_seed_tuple(reset_seeds)
     if prefix is not None:
         prefix = envs.check_actions(prefix, envs.env_spec(env_id).act_dim, ndim=2)
         if len(seeds) != 1 or len(prefix) >= max_length:
@@ -127,7 +130,7 @@ def chunk_search(policy: GaussianPolicy, target, max_length: int = 490, chunk: i
         return growth.run(chunk, grid, callback, prefix)
 
 
-def reset_seed_tuple(reset_seeds) -> tuple[int, ...]:
+def _reset_seed_tuple(reset_seeds) -> tuple[int, ...]:
     """One reset seed or several, as a non-empty tuple of seeds.
     Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     seeds = (reset_seeds,) if isinstance(reset_seeds, int | np.integer) else tuple(reset_seeds)

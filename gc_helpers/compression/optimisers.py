@@ -6,11 +6,11 @@ Each takes the search's ``ChunkContext`` and the saved state where the chunk sta
 it saw as (actions (c, k), score, replay, gradients (c, P)); the score is the cos² the chunk adds (−inf for a
 chunk that breaks the valid-episode rule, see ``scorer``).
 
-- ``chunk_project``: the least-squares action directions (``geometry.project_actions``), fixed-point iterated;
+- ``_chunk_project``: the least-squares action directions (``geometry.project_actions``), fixed-point iterated;
 - ``chunk_cem``: the cross-entropy method (``cem.cem_iteration``), optionally started at the "project" solution;
-- ``chunk_hill``: the study's random hill climbing;
-- ``chunk_random``: uniform random actions, the baseline of baselines;
-- ``healthy_fallback``: smaller and smaller random chunks when every candidate broke the valid-episode rule.
+- ``_chunk_hill``: the study's random hill climbing;
+- ``_chunk_random``: uniform random actions, the baseline of baselines;
+- ``_healthy_fallback``: smaller and smaller random chunks when every candidate broke the valid-episode rule.
 """
 
 from __future__ import annotations
@@ -48,14 +48,14 @@ class ChunkContext:
     lbfgs_cos: float = float("nan")
 
 
-def chunk_random(ctx: ChunkContext, state: envs.StartState, init: np.ndarray):
+def _chunk_random(ctx: ChunkContext, state: envs.StartState, init: np.ndarray):
     """The chunk ``init`` itself (uniform random actions), scored.
     Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     gains, rep, G = ctx.scorer(state, init[None])
     return init, float(gains[0]), rep, G[0]
 
 
-def chunk_project(ctx: ChunkContext, state: envs.StartState, init: np.ndarray):
+def _chunk_project(ctx: ChunkContext, state: envs.StartState, init: np.ndarray):
     """Fixed-point iteration: replay the chunk, solve for the best u_t at those states, set a_t ∝ u_t
     (``reach`` of the way to the box), repeat ``iters`` times, from ``restarts`` random initial chunks at once
     (one replay call for all of them).
@@ -93,7 +93,7 @@ def chunk_cem(ctx: ChunkContext, state: envs.StartState, mean: np.ndarray, best=
     """Cross-entropy method on one chunk: ``cem_iters`` calls of ``cem_iteration`` (``population``, ``elites``)
     from ``mean``, with a std that starts at ``sigma0`` and shrinks by ``sigma_decay`` per iteration (floor
     ``sigma_min``) instead of being refitted. ``regression_step`` > 0 also moves the mean along the gradient of a
-    linear fit of score on actions. ``best``: a chunk already found (e.g. by ``chunk_project``) to beat.
+    linear fit of score on actions. ``best``: a chunk already found (e.g. by ``_chunk_project``) to beat.
     Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     o = ctx.opts
     seen = {}
@@ -117,7 +117,7 @@ def chunk_cem(ctx: ChunkContext, state: envs.StartState, mean: np.ndarray, best=
     return best
 
 
-def chunk_hill(ctx: ChunkContext, state: envs.StartState, init: np.ndarray):
+def _chunk_hill(ctx: ChunkContext, state: envs.StartState, init: np.ndarray):
     """The study's random hill climbing on one chunk (the prefix and its α kept): new actions start at
     0.01 × uniform; each of ``hill_iterations`` iterations adds N(0, std²) to every new action (clipped to the
     box), keeps the candidate if its cosine improves, halves std after ``hill_patience`` failures in a row and
@@ -158,7 +158,7 @@ def chunk_hill(ctx: ChunkContext, state: envs.StartState, init: np.ndarray):
     return A, score, rep, G
 
 
-def healthy_fallback(ctx: ChunkContext, state: envs.StartState, shape, best, tries: int = 4, batch: int = 64):
+def _healthy_fallback(ctx: ChunkContext, state: envs.StartState, shape, best, tries: int = 4, batch: int = 64):
     """When every candidate chunk ended unhealthy: random chunks of shrinking size (half the box, then a quarter,
     …), the healthy one adding the most. If none is healthy the best candidate is kept; the search records the
     step in ``settings["unhealthy_steps"]``.
@@ -172,7 +172,7 @@ def healthy_fallback(ctx: ChunkContext, state: envs.StartState, shape, best, tri
     return best
 
 
-CHUNK_OPTIMISERS = {"project": chunk_project, "random": chunk_random, "hill": chunk_hill}
+CHUNK_OPTIMISERS = {"project": _chunk_project, "random": _chunk_random, "hill": _chunk_hill}
 
 
 def best_chunk(ctx: ChunkContext, method: str, state: envs.StartState, init: np.ndarray):
@@ -181,8 +181,8 @@ def best_chunk(ctx: ChunkContext, method: str, state: envs.StartState, init: np.
     if method == "cem":
         best = chunk_cem(ctx, state, np.zeros_like(init))
     elif method == "project+cem":
-        proj = chunk_project(ctx, state, init)
+        proj = _chunk_project(ctx, state, init)
         best = chunk_cem(ctx, state, proj[0], best=proj)
     else:
         best = CHUNK_OPTIMISERS[method](ctx, state, init)
-    return best if np.isfinite(best[1]) else healthy_fallback(ctx, state, init.shape, best)
+    return best if np.isfinite(best[1]) else _healthy_fallback(ctx, state, init.shape, best)

@@ -22,7 +22,7 @@ from .geometry import mean_jacobian
 from .incremental import IncrementalSpan
 
 
-def sub_replay(rep: sim.Replay, rows, n_steps: int | None = None) -> sim.Replay:
+def _sub_replay(rep: sim.Replay, rows, n_steps: int | None = None) -> sim.Replay:
     """The replays ``rows`` of ``rep``, cut to their first ``n_steps`` steps (obs and physics keep one more).
     Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
     steps = slice(None) if n_steps is None else slice(n_steps)
@@ -34,7 +34,7 @@ def sub_replay(rep: sim.Replay, rows, n_steps: int | None = None) -> sim.Replay:
 def take(rep: sim.Replay, i: int) -> sim.Replay:
     """Replay ``i`` of a batch, kept as a batch of one.
     Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
-    return sub_replay(rep, slice(i, i + 1))
+    return _sub_replay(rep, slice(i, i + 1))
 
 
 def valid_episode(terminated: np.ndarray) -> np.ndarray:
@@ -65,7 +65,7 @@ class Scorer:
         coast = np.zeros((A.shape[0], self.safety, A.shape[2]))  # a chunk must leave a way to carry on
         rep = self.replay(state, np.concatenate([A, coast], axis=1) if self.safety else A)
         valid = valid_episode(rep.terminated)
-        rep = sub_replay(rep, slice(None), A.shape[1])
+        rep = _sub_replay(rep, slice(None), A.shape[1])
         G = self.policy.score(rep.obs[:, :-1], A)
         gains = self.span.gains(G).numpy()
         if self.future_weight > 0:  # value of the state the chunk ends in: what its k free directions could add

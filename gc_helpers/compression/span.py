@@ -34,7 +34,7 @@ def check_vector(x, name: str, size: int | None = None, nonzero: bool = True) ->
     return v
 
 
-def check_grads(grads, name: str = "grads") -> np.ndarray:
+def _check_grads(grads, name: str = "grads") -> np.ndarray:
     """Per-step gradients as a finite float64 array (L, P), one gradient per row (a single (P,) row is allowed).
     Taught in notebooks/04_alpha_optimisation.ipynb, §1 The span picture."""
     g = finite_array(grads.detach().numpy() if hasattr(grads, "detach") else grads, name)
@@ -129,7 +129,7 @@ def _fit(target, alpha, direction, method: str) -> AlphaFit:
 def check_pair(grads, target) -> tuple[np.ndarray, np.ndarray]:
     """Per-step gradients (L, P) and a target (P,) that fits them.
     Taught in notebooks/04_alpha_optimisation.ipynb, §1 The span picture."""
-    g = check_grads(grads)
+    g = _check_grads(grads)
     return g, check_vector(target, "target", size=g.shape[1])
 
 

@@ -153,7 +153,7 @@ def _report(exercise: str, passed: bool, message: str, fn: Callable, status: str
 _FAILURES: dict[str, int] = {}  # failed checks per exercise in this kernel: how many hints to show
 
 
-def hints_shown(exercise: str, hint) -> list[str]:
+def _hints_shown(exercise: str, hint) -> list[str]:
     """The hints the next failed check of ``exercise`` shows: one more each time it fails (all once used up)."""
     hints = [hint] if isinstance(hint, str) else list(hint or ())
     hints = [h for h in hints if h]
@@ -161,7 +161,7 @@ def hints_shown(exercise: str, hint) -> list[str]:
 
 
 def _hint_text(exercise: str, hint) -> str:
-    shown = hints_shown(exercise, hint)
+    shown = _hints_shown(exercise, hint)
     total = 1 if isinstance(hint, str) else len([h for h in (hint or ()) if h])
     if not shown:
         return ""

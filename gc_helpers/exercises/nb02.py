@@ -68,7 +68,7 @@ def reference_loss(logp, rewards, mask):
     return surrogate_loss(logp, torch.as_tensor(mask), adv, torch.ones(n, dtype=logp.dtype))
 
 
-def loss_is_differentiable(got) -> str | None:
+def _loss_is_differentiable(got) -> str | None:
     """None if ``got`` is a torch scalar attached to logp's graph, else why the next cell (a backward) cannot use it."""
     if not isinstance(got, torch.Tensor):
         return (f"your loss is a {type(got).__name__}, not a torch tensor. The next cells back-propagate through it "
@@ -129,5 +129,5 @@ def check_reinforce_loss(fn):
             mask[1], rewards[1] = np.arange(T) < 1, np.where(np.arange(T) < 1, rewards[1], 0.0)
         logp = torch.as_tensor(rng.normal(-3.0, 1.0, (N, T))).requires_grad_(True)  # padded steps too
         cases.append(Case(name, (logp, rewards, mask)))
-    return check(LOSS_EXERCISE, fn, reference_loss, cases, hint=LOSS_HINTS, require=loss_is_differentiable,
+    return check(LOSS_EXERCISE, fn, reference_loss, cases, hint=LOSS_HINTS, require=_loss_is_differentiable,
                  slips=_loss_slips())

@@ -45,7 +45,7 @@ def _alpha_cases():
             _alpha_case(rng, "P = 8, L = 8 (the span is all of R^P)", 8, 8, 0.3)]
 
 
-def search_cosine(G, w) -> float:
+def _search_cosine(G, w) -> float:
     """The cosine a search scores for gradient columns G (P, L) and target w: ``cem.batch_cosines`` with the exact
     α, i.e. √ of the cos² ``span_gains`` adds to an empty span (notebook 03, §3)."""
     import torch
@@ -59,10 +59,10 @@ def search_cosine(G, w) -> float:
 
 def reference_alpha_and_cosine(G, w):
     """(α, cos): ``span.best_alpha(G, w)`` (the α every search reports) and the cosine the searches score
-    (``search_cosine``: ``cem.batch_cosines`` / ``span_gains``); G (P, L), one gradient per column."""
+    (``_search_cosine``: ``cem.batch_cosines`` / ``span_gains``); G (P, L), one gradient per column."""
     from ..compression import span
 
-    return span.best_alpha(G, w), search_cosine(G, w)
+    return span.best_alpha(G, w), _search_cosine(G, w)
 
 
 def _alpha_transposed(G, w):

@@ -137,7 +137,7 @@ def _within_error(fn):
     return run
 
 
-def reference_bootstrap(r_best, r_first, r_last, n_boot, seed, level):
+def _reference_bootstrap(r_best, r_first, r_last, n_boot, seed, level):
     """The fraction of the means and the interval of ``recovery.bootstrap_recovered`` with many resamples."""
     from ..recovery import bootstrap_recovered
 
@@ -154,6 +154,6 @@ def check_bootstrap(fn):
 
     if not callable(fn):
         return check(BOOT_EXERCISE, fn, bootstrap_recovered, _boot_cases(), hint=BOOT_HINTS)
-    result = check(BOOT_EXERCISE, _within_error(fn), reference_bootstrap, _boot_cases(), hint=BOOT_HINTS,
+    result = check(BOOT_EXERCISE, _within_error(fn), _reference_bootstrap, _boot_cases(), hint=BOOT_HINTS,
                    rtol=1e-9, atol=1e-9)
     return replace(result, fn=fn if result.passed else bootstrap_recovered)

@@ -132,7 +132,7 @@ class RunningMeanStd:
         self.count = total
 
 
-def normalize_obs(obs, mean, var):
+def _normalize_obs(obs, mean, var):
     """(obs − mean) / √(var + 1e-8), clipped to ±CLIP_OBS. Taught in notebooks/06_ppo.ipynb, §4."""
     return np.clip((np.asarray(obs) - mean) / np.sqrt(var + 1e-8), -CLIP_OBS, CLIP_OBS)
 
@@ -150,7 +150,7 @@ class TanhGaussianPolicy:
 
     def normalized(self, obs) -> torch.Tensor:
         """The observations as the actor sees them: normalised with (obs_mean, obs_var) and clipped to ±10."""
-        return torch.as_tensor(normalize_obs(obs, self.obs_mean, self.obs_var), dtype=self.actor.log_std.dtype)
+        return torch.as_tensor(_normalize_obs(obs, self.obs_mean, self.obs_var), dtype=self.actor.log_std.dtype)
 
     def log_prob(self, obs, u) -> torch.Tensor:
         """log π(a|s) of the squashed action a = squash(u) (differentiable in the actor's parameters)."""

@@ -162,7 +162,7 @@ def fit_normalizer(env_id: str, n_episodes: int = 100, horizon: int = 100, seed:
     return Normalizer.fit(r.obs[r.mask]), r.env_steps
 
 
-def iteration_seed(seed: int, iteration: int, n_envs: int) -> int:
+def _iteration_seed(seed: int, iteration: int, n_envs: int) -> int:
     """Env-reset / noise seed of an outer iteration: distinct per iteration, far from evaluate's seeds.
     Taught in notebooks/02_train_quadratic_agent.ipynb, §2 (same config, same weights)."""
     return 1_000_000 * (seed + 1) + iteration * n_envs
@@ -200,7 +200,7 @@ def train_reinforce(config: TrainConfig = TrainConfig(), callback: Callable[[Pro
             # ALGO: sample a batch of n_envs episodes with the current policy (σ fixed within the batch)
             sigma = c.sigma_at(it)
             policy.sigma = sigma
-            r = rollouts.rollout(pool, policy.mean_fn(), c.horizon, iteration_seed(c.seed, it, c.n_envs), sigma,
+            r = rollouts.rollout(pool, policy.mean_fn(), c.horizon, _iteration_seed(c.seed, it, c.n_envs), sigma,
                              clip=c.clip_actions)
             steps += r.env_steps
             obs, act, mask = torch.as_tensor(r.obs), torch.as_tensor(r.actions), torch.as_tensor(r.mask)

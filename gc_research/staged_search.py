@@ -1,6 +1,7 @@
-"""The one call that takes the recommended settings: ``search``, and staged selection over whole searches.
-
-Taught in notebooks/03_cem_compression.ipynb, §5 (What the best settings add).
+"""The shipped searches' settings and their one call: ``search`` with ``BEST`` (staged selection over whole chunk
+searches on worker processes), as bench/compression.py, bench/spread.py, bench/decompression.py,
+bench/fewest_pairs.py and bench/trainer_grid.py run it. Notebook 03, §5 (What the best settings add) reads the sweeps
+it made; the notebooks themselves run ``gc_helpers.compression.chunk_search`` with ``RECOMMENDED``.
 
 Settings measured on the SGD-trained quad Ant weight change (bench/compression.py). RECOMMENDED: the fast default
 (seconds to L = 490). BEST: the shipped full-preset sweeps (minutes): one search to L = 490 with future_weight 2
@@ -20,12 +21,11 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
-from ..checks import int_at_least
-from ..policies import GaussianPolicy, task_of
-from .chunked import chunk_search
-from .results import SearchResult, check_grid
+from gc_helpers.checks import int_at_least
+from gc_helpers.compression.chunked import chunk_search
+from gc_helpers.compression.results import SearchResult, check_grid
+from gc_helpers.policies import GaussianPolicy, task_of
 
-RECOMMENDED = dict(method="project", chunk=5, reach=0.3, iters=3, safety=3)  # safety 10 would cost 1.5× here
 BEST = dict(method="project+cem", chunk=5, reach=0.3, iters=3, restarts=4, population=64, elites=8, cem_iters=4,
             sigma0=0.1, future_weight=2.0, safety=10,
             staged=dict(stages=(200, 350), width=2, branch=2, n_workers=2))
@@ -35,15 +35,15 @@ Worker processes start by re-running the script that started them, so a script m
 main guard, e.g.
 
     if __name__ == "__main__":
-        result = compression.search(policy, target, **compression.BEST)
+        result = staged_search.search(policy, target, **staged_search.BEST)
 
-or run it in this process with n_workers=1: staged=dict(compression.BEST["staged"], n_workers=1)."""
+(``from gc_research import staged_search``) or run it in this process with n_workers=1:
+staged=dict(staged_search.BEST["staged"], n_workers=1)."""
 
 
 def search(policy: GaussianPolicy, target, staged: dict | None = None, **kw) -> SearchResult:
     """``chunk_search(policy, target, **kw)``, or with ``staged`` (a dict of stages, width, branch, n_workers)
-    ``staged_search`` over such searches: the one call that takes ``RECOMMENDED`` or ``BEST``.
-    Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them chunk by chunk."""
+    ``staged_search`` over such searches: the one call that takes ``gc_helpers.compression.RECOMMENDED`` or ``BEST``."""
     if staged is None:
         return chunk_search(policy, target, **kw)
     if not isinstance(staged, dict):
@@ -134,7 +134,6 @@ def staged_search(policy: GaussianPolicy, target, max_length: int = 490, stages=
     by cosine) are kept, each is continued by ``branch`` runs (``prefix``) to the next stage, and so on to
     ``max_length``. The cost is about width × branch single searches, spread over ``n_workers`` processes (from a
     script, start the search under ``if __name__ == "__main__":``; a clear error says so otherwise).
-    Taught in notebooks/03_cem_compression.ipynb, §5 (What the best settings add).
 
     Why: one greedy search is a chaotic process (a change of 1e-8 in one action changes the states 150 steps
     later), so its final cosine varies from seed to seed; the cosine reached at an early stage predicts the final
