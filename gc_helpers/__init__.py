@@ -1,4 +1,4 @@
-"""gc_helpers: the small, tested package behind the gradient-compression notebooks.
+"""gc_helpers: the tested package behind the gradient-compression notebooks: what their cells and exercises call.
 
 One idea per module: ``envs`` (MuJoCo tasks, replay, rollouts), ``policies`` (Gaussian policies and their
 per-step scores), ``training``, ``compression``, ``line_search``, ``recovery``, ``behaviour_cloning``, ``video``,
