@@ -20,12 +20,13 @@ import numpy as np
 
 from gc_helpers import compression as C
 from gc_research import hill_climb, sweeps
+from gc_research.chunked import RECOMMENDED
 from gc_research.staged_search import BEST, search
 
 
 def at(res, L, key="curve"):
     """res's value of ``key`` at length L. The study's L-BFGS cosine is NaN after a fallback chunk (no healthy
-    candidate, see compression.chunk_search); the exact cosine of the same span stands in, which favours the
+    candidate, see gc_research.chunked.chunk_search); the exact cosine of the same span stands in, which favours the
     baseline (exact ≥ L-BFGS)."""
     i = np.flatnonzero(res.lengths == L)
     if not i.size:
@@ -84,7 +85,7 @@ def main(argv=None):
           f"null √(L/P): L=100 {C.null_cosine(100, P):.3f}, L=490 {C.null_cosine(490, P):.3f}", flush=True)
 
     ours = {}
-    for label, kw in (("ours fast (RECOMMENDED)", C.RECOMMENDED), ("ours best (BEST)", BEST))[:2 - args.skip_best]:
+    for label, kw in (("ours fast (RECOMMENDED)", RECOMMENDED), ("ours best (BEST)", BEST))[:2 - args.skip_best]:
         kw = {**kw, **json.loads(args.ours)}
         ours[label] = search(policy, target, max_length=490, lengths=sweeps.STUDY_GRID, **kw)
         print(f"{label}: {kw}")

@@ -51,6 +51,7 @@ from gc_helpers import line_search as lsearch  # noqa: E402
 from gc_helpers.config import data_dir  # noqa: E402
 from gc_helpers.vectors import cosine  # noqa: E402
 from gc_research import refined_line_search as refined  # noqa: E402
+from gc_research.chunked import RECOMMENDED  # noqa: E402
 from gc_research.seeds import seed_list as check_seeds  # noqa: E402  (one seed-list check)
 from gc_research.staged_search import search  # noqa: E402
 
@@ -169,9 +170,9 @@ def compressed_search(run: str, seed: int, folder: Path, search_lengths=LENGTHS)
         first = C.run_policy(run, 0)
         t0 = time.perf_counter()
         res = search(first, C.weight_change_target(run), max_length=max(search_lengths), seed=seed,
-                       lengths=list(search_lengths), **C.RECOMMENDED)
+                       lengths=list(search_lengths), **RECOMMENDED)
         meta = {"env_id": first.env_id, "run": run, "seed": seed, "reset_seed": RESET_SEED,
-                "settings": dict(C.RECOMMENDED), "wall_time": time.perf_counter() - t0,
+                "settings": dict(RECOMMENDED), "wall_time": time.perf_counter() - t0,
                 "command": "bench/decompression.py"}
         L = max(search_lengths)
         store.save(path, KIND, {"actions": res.actions[0, :L], "obs": res.obs[0, :L + 1], "lengths": res.lengths,

@@ -44,6 +44,7 @@ import numpy as np
 from gc_helpers import compression as C
 from gc_helpers import store
 from gc_helpers.config import data_dir
+from gc_research.chunked import RECOMMENDED
 from gc_research.seeds import seed_list
 from gc_research.staged_search import BEST, search
 
@@ -162,7 +163,7 @@ def main(argv=None) -> int:
     name = "best" if args.best else "recommended"
     folder = Path(args.out) if args.out else data_dir() / "spread" / (
         f"{args.run}_{name}" if K is None else f"{args.run}_it{K}_{name}")
-    settings = BEST if args.best else C.RECOMMENDED
+    settings = BEST if args.best else RECOMMENDED
     lengths = tuple(sorted(set(LENGTHS) | set(STUDY_LENGTHS))) if args.study_lengths else LENGTHS
     command = " ".join(["bench/spread.py", *(argv if argv is not None else sys.argv[1:])])
     if args.evaluate_target:

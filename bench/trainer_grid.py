@@ -27,6 +27,7 @@ from gc_helpers import compression as C
 from gc_helpers import store
 from gc_helpers.config import data_dir
 from gc_helpers.training import TrainConfig, evaluate_run, train_reinforce
+from gc_research.chunked import RECOMMENDED
 from gc_research.run_evaluations import evaluation_dict
 from gc_research.seeds import seed_list
 from gc_research.staged_search import search
@@ -64,9 +65,9 @@ def train_one(group, lr, seed, folder: Path, tiny: bool) -> Path:
     policy0 = run.policy(0)
     target = run.weight_change
     lengths = [L for L in LENGTHS if not tiny or L <= 50]
-    searched = search(policy0, target, max_length=max(lengths), seed=0, lengths=lengths, **C.RECOMMENDED)
+    searched = search(policy0, target, max_length=max(lengths), seed=0, lengths=lengths, **RECOMMENDED)
     random = search(policy0, target, max_length=max(lengths), seed=0, lengths=lengths, method="random",
-                      chunk=C.RECOMMENDED["chunk"], safety=C.RECOMMENDED["safety"])
+                      chunk=RECOMMENDED["chunk"], safety=RECOMMENDED["safety"])
     h = run.history
     arrays = {"w_first": run.checkpoints[0], "w_last": run.checkpoints[-1], "returns": np.asarray(h["returns"]),
               "env_steps": np.asarray(h["env_steps"]), "lengths": np.asarray(lengths),

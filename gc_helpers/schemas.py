@@ -50,7 +50,7 @@ SCHEMAS: dict[str, Schema] = {
                 "physics": ("K", "T+1", "S"), "order": ("length", 2), "alpha": ("length",),
                 "direction": ("n_params",), "target": ("n_params",), **{k: ("G",) for k in _CURVE}},
     ),
-    # iterated_decompression.save_results
+    # gc_research.iterated_decompression.save_results
     "decompressed": Schema(
         meta=("env_id", "run", "horizon"),
         arrays=("labels", "betas", "returns", "stderrs"),

@@ -1,12 +1,13 @@
 """The study's own search, hill climbing, kept as a faithful baseline (bench/compression.py compares with it).
-Notebook 03 §5 reads its curve; the search it runs is ``gc_helpers.compression.chunked.chunk_search(method="hill")``.
+Notebook 03 §5 reads its curve; the search it runs is ``gc_research.chunked.chunk_search(method="hill")``.
 """
 
 from __future__ import annotations
 
-from gc_helpers.compression.chunked import STUDY_RESET_SEED, chunk_search
-from gc_helpers.compression.results import SearchResult
+from gc_helpers.compression.targets import STUDY_RESET_SEED
 from gc_helpers.policies import GaussianPolicy
+from gc_research.chunked import chunk_search
+from gc_research.search_results import SearchResult
 
 
 def hill_climb(policy: GaussianPolicy, target, max_length: int = 490, alpha: str = "lbfgs", chunk: int = 10,

@@ -1,7 +1,7 @@
 """The shipped searches' settings and their one call: ``search`` with ``BEST`` (staged selection over whole chunk
 searches on worker processes), as bench/compression.py, bench/spread.py, bench/decompression.py,
 bench/fewest_pairs.py and bench/trainer_grid.py run it. Notebook 03, §5 (What the best settings add) reads the sweeps
-it made; the notebooks themselves run ``gc_helpers.compression.chunk_search`` with ``RECOMMENDED``.
+it made; ``gc_research.chunked.chunk_search`` with ``RECOMMENDED`` is the one-run search it branches.
 
 Settings measured on the SGD-trained quad Ant weight change (bench/compression.py). RECOMMENDED: the fast default
 (seconds to L = 490). BEST: the shipped full-preset sweeps (minutes): one search to L = 490 with future_weight 2
@@ -22,9 +22,9 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 
 from gc_helpers.checks import int_at_least
-from gc_helpers.compression.chunked import chunk_search
-from gc_helpers.compression.results import SearchResult, check_grid
 from gc_helpers.policies import GaussianPolicy, task_of
+from gc_research.chunked import chunk_search
+from gc_research.search_results import SearchResult, check_grid
 
 BEST = dict(method="project+cem", chunk=5, reach=0.3, iters=3, restarts=4, population=64, elites=8, cem_iters=4,
             sigma0=0.1, future_weight=2.0, safety=10,
@@ -43,7 +43,7 @@ staged=dict(staged_search.BEST["staged"], n_workers=1)."""
 
 def search(policy: GaussianPolicy, target, staged: dict | None = None, **kw) -> SearchResult:
     """``chunk_search(policy, target, **kw)``, or with ``staged`` (a dict of stages, width, branch, n_workers)
-    ``staged_search`` over such searches: the one call that takes ``gc_helpers.compression.RECOMMENDED`` or ``BEST``."""
+    ``staged_search`` over such searches: the one call that takes ``gc_research.chunked.RECOMMENDED`` or ``BEST``."""
     if staged is None:
         return chunk_search(policy, target, **kw)
     if not isinstance(staged, dict):

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 from gc_helpers import store
-from gc_helpers.compression.results import SearchResult, check_grid
 from gc_helpers.compression.span import null_cosine
 from gc_helpers.compression.sweeps import COMPRESSED_KIND, compressed_dir
 from gc_helpers.compression.targets import Target
 from gc_helpers.policies import GaussianPolicy, describe
+from gc_research.search_results import SearchResult, check_grid
 from gc_research.staged_search import search
 
 STUDY_GRID = tuple(range(10, 500, 10))  # 10, 20, …, 490

@@ -10,7 +10,7 @@ import torch
 
 from gc_helpers import alpha_comparison, compression, policies
 from gc_helpers.compression import cem
-from gc_research import sweeps
+from gc_research import chunked, sweeps
 
 P_QUAD = 8 * (1 + 27 + 27 * 28 // 2)
 
@@ -153,7 +153,7 @@ def test_shipped_sweep_lookup(tmp_path, monkeypatch, policy, target):
 
     monkeypatch.setenv("GC_ROOT", str(tmp_path))
     assert compression.shipped_sweep(target_name="random") is None
-    res = compression.chunk_search(policy, target, max_length=4, chunk=2, method="random")
+    res = chunked.chunk_search(policy, target, max_length=4, chunk=2, method="random")
     sweeps.save_compressed(res, tmp_path / "data" / "compressed" / "toy", target, policy)
     (tmp_path / "data" / "compressed" / "broken").mkdir()
     (tmp_path / "data" / "compressed" / "broken" / "meta.json").write_text("{}")

@@ -7,7 +7,7 @@ import pytest
 
 from gc_helpers import compression as C
 from gc_helpers import envs, policies, vectors
-from gc_research import hill_climb, sweeps
+from gc_research import chunk_scorer, chunked, hill_climb, incremental_span, projected_actions, sweeps
 from gc_research import staged_search as S
 
 
@@ -61,7 +61,7 @@ def test_incremental_span_matches_fresh_least_squares():
     rng = np.random.default_rng(0)
     P = 80
     w = rng.standard_normal(P)
-    span = C.IncrementalSpan(w, capacity=4)
+    span = incremental_span.IncrementalSpan(w, capacity=4)
     cols = []
     for _ in range(6):
         block = rng.standard_normal((5, P))
@@ -79,7 +79,7 @@ def test_incremental_span_matches_fresh_least_squares():
 
 def test_gains_batch_equals_single():
     rng = np.random.default_rng(1)
-    span = C.IncrementalSpan(rng.standard_normal(30))
+    span = incremental_span.IncrementalSpan(rng.standard_normal(30))
     span.add(rng.standard_normal((4, 30)))
     cands = rng.standard_normal((3, 2, 30))
     batch = span.gains(cands).numpy()
@@ -116,19 +116,19 @@ def small_problem():
 def test_search_errors(small_problem):
     pol, target = small_problem
     with pytest.raises(ValueError, match="max_length"):
-        C.chunk_search(pol, target, max_length=0)
+        chunked.chunk_search(pol, target, max_length=0)
     with pytest.raises(ValueError, match="target"):
-        C.chunk_search(pol, np.ones(5), max_length=5)
+        chunked.chunk_search(pol, np.ones(5), max_length=5)
     with pytest.raises(ValueError, match="method"):
-        C.chunk_search(pol, target, max_length=5, method="magic")
+        chunked.chunk_search(pol, target, max_length=5, method="magic")
     with pytest.raises(ValueError, match="sigma"):
         policies.make_policy("quadratic", 27, 8, 0.0)
 
 
 def test_project_search_beats_random_actions(small_problem):
     pol, target = small_problem
-    rnd = C.chunk_search(pol, target, max_length=20, chunk=10, method="random", seed=0)
-    proj = C.chunk_search(pol, target, max_length=20, chunk=10, method="project", seed=0, reach=0.3)
+    rnd = chunked.chunk_search(pol, target, max_length=20, chunk=10, method="random", seed=0)
+    proj = chunked.chunk_search(pol, target, max_length=20, chunk=10, method="project", seed=0, reach=0.3)
     assert proj.cosine > rnd.cosine + 0.02
     # actions stay in the box, and the stored direction is reproduced from obs/actions and alpha
     assert np.all(np.abs(proj.actions) <= 1.0)
@@ -153,7 +153,7 @@ def test_unhealthy_or_unsafe_candidates_score_minus_inf(small_problem):
     A = np.full((3, 1, 8), 0.2)
 
     def score(start, safety):
-        return C.Scorer(pol, C.IncrementalSpan(target.vector), 1, safety=safety)(start, A)[0]
+        return chunk_scorer.Scorer(pol, incremental_span.IncrementalSpan(target.vector), 1, safety=safety)(start, A)[0]
 
     assert np.isfinite(score(_lifted(0.75), 0)).all()
     assert np.isneginf(score(_lifted(1.5), 0)).all()  # above Ant's healthy range z ∈ [0.2, 1.0]: the episode ends
@@ -164,19 +164,19 @@ def test_unhealthy_or_unsafe_candidates_score_minus_inf(small_problem):
 
 def test_search_records_steps_without_a_healthy_chunk(small_problem, monkeypatch):
     pol, target = small_problem
-    res = C.chunk_search(pol, target, max_length=10, chunk=5, method="project", seed=0, reach=0.3, safety=5)
+    res = chunked.chunk_search(pol, target, max_length=10, chunk=5, method="project", seed=0, reach=0.3, safety=5)
     assert res.settings["unhealthy_steps"] == []
     rep = envs.replay(envs.reset_state("Ant-v5", 42), res.actions)
     assert not rep.terminated.any()
     high = _lifted(1.5)
     monkeypatch.setattr(envs, "reset_state", lambda env_id, seed: high)
-    res = C.chunk_search(pol, target, max_length=10, chunk=5, method="project", seed=0)
+    res = chunked.chunk_search(pol, target, max_length=10, chunk=5, method="project", seed=0)
     assert res.settings["unhealthy_steps"] == [0, 5]
 
 
 def test_cem_and_hill_climb_run(small_problem):
     pol, target = small_problem
-    cem = C.chunk_search(pol, target, max_length=10, chunk=5, method="cem", population=8, elites=2, cem_iters=2,
+    cem = chunked.chunk_search(pol, target, max_length=10, chunk=5, method="cem", population=8, elites=2, cem_iters=2,
                          regression_step=0.5)
     assert cem.curve.shape == (2,) and cem.env_steps[-1] > 10
     hill = hill_climb.hill_climb(pol, target, max_length=5, chunk=5, iterations=5)
@@ -185,7 +185,7 @@ def test_cem_and_hill_climb_run(small_problem):
 
 def test_several_trajectories_share_one_span(small_problem):
     pol, target = small_problem
-    res = C.chunk_search(pol, target, max_length=12, chunk=3, reset_seeds=(42, 7), method="project")
+    res = chunked.chunk_search(pol, target, max_length=12, chunk=3, reset_seeds=(42, 7), method="project")
     assert res.actions.shape[:2] == (2, 6)
     assert sorted(set(res.order[:, 0])) == [0, 1]
     G = res.grads(pol)
@@ -222,7 +222,7 @@ def test_box_step_keeps_direction_and_box():
     rng = np.random.default_rng(0)
     mu = rng.uniform(-0.9, 0.9, (50, 4))
     u = rng.standard_normal((50, 4))
-    a = C.box_step(mu, u, -1.0, 1.0, reach=1.0)
+    a = projected_actions.box_step(mu, u, -1.0, 1.0, reach=1.0)
     assert np.all(np.abs(a) <= 1.0)
     cross = (a - mu) / u
     np.testing.assert_allclose(cross, cross[:, :1] * np.ones((1, 4)), atol=1e-12)  # a − μ ∝ u
@@ -231,16 +231,16 @@ def test_box_step_keeps_direction_and_box():
 
 def test_prefix_is_kept_and_continued(small_problem):
     pol, target = small_problem
-    first = C.chunk_search(pol, target, max_length=5, chunk=5, method="project", seed=0, reach=0.3)
-    more = C.chunk_search(pol, target, max_length=10, chunk=5, method="project", seed=1, reach=0.3,
+    first = chunked.chunk_search(pol, target, max_length=5, chunk=5, method="project", seed=0, reach=0.3)
+    more = chunked.chunk_search(pol, target, max_length=10, chunk=5, method="project", seed=1, reach=0.3,
                           prefix=first.actions[0])
     np.testing.assert_array_equal(more.actions[0, :5], first.actions[0])
     assert list(more.lengths) == [10] and more.cosine >= first.cosine - 1e-12
     assert C.best_alpha_exact(more.grads(pol), target.vector).cosine == pytest.approx(more.cosine, abs=1e-9)
     with pytest.raises(ValueError, match="prefix"):
-        C.chunk_search(pol, target, max_length=10, prefix=first.actions[0], reset_seeds=(42, 7))
+        chunked.chunk_search(pol, target, max_length=10, prefix=first.actions[0], reset_seeds=(42, 7))
     with pytest.raises(ValueError, match="prefix"):
-        C.chunk_search(pol, target, max_length=5, prefix=first.actions[0])
+        chunked.chunk_search(pol, target, max_length=5, prefix=first.actions[0])
 
 
 def test_staged_search_keeps_the_best_lineage(small_problem):
@@ -252,7 +252,7 @@ def test_staged_search_keeps_the_best_lineage(small_problem):
     assert res.cosine == pytest.approx(max(cos[-1]), abs=1e-4) and res.curve[0] == pytest.approx(max(cos[0]), abs=1e-4)
     assert list(res.lengths) == [5, 10] and np.all(np.diff(res.seconds) >= 0)
     # the winner of stage 1 (seed 0 or 1) is the prefix of the final sequence
-    firsts = [C.chunk_search(pol, target, seed=s, **dict(kw, max_length=5, lengths=(5,))) for s in (0, 1)]
+    firsts = [chunked.chunk_search(pol, target, seed=s, **dict(kw, max_length=5, lengths=(5,))) for s in (0, 1)]
     winner = max(firsts, key=lambda r: r.cosine)
     np.testing.assert_array_equal(res.actions[0, :5], winner.actions[0])
     # and the whole sequence replays to the same cosine
@@ -270,7 +270,7 @@ def test_staged_search_keeps_the_best_lineage(small_problem):
 @pytest.mark.parametrize("name", ["RECOMMENDED", "BEST"])
 def test_shipped_settings_run_through_search(small_problem, name):
     pol, target = small_problem
-    kw = dict({"RECOMMENDED": C.RECOMMENDED, "BEST": S.BEST}[name])
+    kw = dict({"RECOMMENDED": chunked.RECOMMENDED, "BEST": S.BEST}[name])
     if "staged" in kw:  # the same options on a tiny problem: one process, stages at 5 steps
         kw["staged"] = dict(kw["staged"], stages=(5,), width=1, branch=1, n_workers=1)
     res = S.search(pol, target, max_length=10, lengths=(5, 10), **kw)
@@ -320,7 +320,7 @@ def test_chunk_gain_agrees_with_the_incremental_span(seed):
     rng = np.random.default_rng(seed)
     P = 50
     w = rng.standard_normal(P)
-    span = C.IncrementalSpan(w)
+    span = incremental_span.IncrementalSpan(w)
     for _ in range(4):
         chunk = rng.standard_normal((3, P))
         chunk[2] = chunk[0] + 1e-14 * rng.standard_normal(P) if seed == 3 else chunk[2]  # a dependent column
@@ -371,7 +371,7 @@ def test_chunk_options_name_unknown_and_bad_options(small_problem):
     for bad, match in ((dict(lookahead=2), "unknown options.*lookahead"), (dict(reach=(0.3, 1.0)), "reach"),
                        (dict(hill_alpha="adam"), "hill_alpha"), (dict(iters=-1), "iters")):
         with pytest.raises(ValueError, match=match):
-            C.chunk_search(pol, target, max_length=4, chunk=2, **bad)
+            chunked.chunk_search(pol, target, max_length=4, chunk=2, **bad)
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from gc_helpers import behaviour_cloning as cloning
-from gc_helpers import iterated_decompression as iterated
 from gc_helpers import line_search as lsearch
 from gc_helpers import recovery, rollouts
 from gc_helpers.policies import Normalizer, make_policy
+from gc_research import iterated_decompression as iterated
 from gc_research import refined_line_search as refined
 from gc_research import reinforce_baseline
 

@@ -10,6 +10,7 @@ from gc_helpers import line_search as lsearch
 from gc_helpers import policies
 from gc_helpers.compression import cem
 from gc_helpers.training import TrainConfig, save_run, train_reinforce
+from gc_research import chunked
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def test_recommended_search_and_line_search_on_hopper(hopper_run):
     policy = C.run_policy(hopper_run, 0)  # w_first; the run's metadata says which task
     assert policy.env_id == "Hopper-v5" and (policy.obs_dim, policy.act_dim) == (11, 3)
     target = C.weight_change_target(hopper_run)
-    res = C.chunk_search(policy, target, max_length=10, **C.RECOMMENDED)
+    res = chunked.chunk_search(policy, target, max_length=10, **chunked.RECOMMENDED)
     assert res.settings["env_id"] == "Hopper-v5" and res.length == 10 and 0 < res.cosine <= 1
     G = res.grads(policy)
     assert C.best_alpha_exact(G, target.vector).cosine == pytest.approx(res.cosine, abs=1e-9)
@@ -38,7 +39,7 @@ def test_a_mismatched_task_names_env_id(hopper_run):
     target = C.weight_change_target(hopper_run)
     wrong = "env_id='Ant-v5' but the policy was trained on 'Hopper-v5'"
     with pytest.raises(ValueError, match=wrong):
-        C.chunk_search(policy, target, max_length=5, env_id="Ant-v5", **C.RECOMMENDED)
+        chunked.chunk_search(policy, target, max_length=5, env_id="Ant-v5", **chunked.RECOMMENDED)
     with pytest.raises(ValueError, match=wrong):
         lsearch.line_search(policy, target.vector, [0.5], 1.0, "Ant-v5", n_episodes=1, horizon=2)
     with pytest.raises(ValueError, match=wrong):
@@ -47,8 +48,8 @@ def test_a_mismatched_task_names_env_id(hopper_run):
         cloning.expert_trajectory(policy, "Ant-v5", 5)
     anonymous = policies.make_policy("quadratic", 11, 3, 0.1)  # knows no task: the study's Ant-v5 is assumed
     with pytest.raises(ValueError, match="env_id='Ant-v5' has obs_dim=27.*expects obs_dim=11"):
-        C.chunk_search(anonymous, target, max_length=5)
-    assert C.chunk_search(anonymous, target, max_length=2, chunk=2, env_id="Hopper-v5").settings["env_id"] == \
+        chunked.chunk_search(anonymous, target, max_length=5)
+    assert chunked.chunk_search(anonymous, target, max_length=2, chunk=2, env_id="Hopper-v5").settings["env_id"] == \
         "Hopper-v5"
     with pytest.raises(ValueError, match="env_id"):
         policy.score(np.zeros((2, 27)), np.zeros((2, 3)))

@@ -85,7 +85,8 @@ def problems_in(where: str, text: str) -> list[str]:
     return out
 
 
-FILES = sorted([*(ROOT / "gc_helpers").rglob("*.py"), *(ROOT / "tools").glob("*.py")])
+FILES = sorted([*(ROOT / "gc_helpers").rglob("*.py"), *(ROOT / "gc_research").glob("*.py"),
+                *(ROOT / "tools").glob("*.py")])
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))

@@ -2,7 +2,7 @@
 
 Taught in notebooks/03_cem_compression.ipynb, §3 Algorithm 1 (no α) against Algorithm 2 (best α), both with CEM.
 ``cem_iteration`` is the reference the notebook's exercise is checked against; the whole-sequence CEM here and the
-chunk CEM of the chunk search (``optimisers.chunk_cem``) both use it.
+chunk CEM of the chunk search (``gc_research.chunk_optimisers.chunk_cem``) both use it.
 
 Whole-sequence CEM: a population of action sequences of length L is drawn from N(μ, std²) (μ = 0 and std = σ at
 the start), replayed open loop from one reset state, and each candidate is scored by the cosine of its per-step

@@ -79,7 +79,7 @@ def chunk_gain(Q, w, G) -> float:
     the target w: orthogonalise G against Q, then ‖projection of w on the new directions‖² / ‖w‖².
 
     Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences (a chunk costs only its own columns). The searches
-    use the batched torch version ``IncrementalSpan.gains``; a test checks they agree to 1e-10.
+    use the batched torch version ``incremental.span_gains``; a test checks they agree to 1e-10.
     """
     Q = finite_array(Q, "Q", ndim=2, allow_empty=True)
     G, w = _check_columns(G, w)

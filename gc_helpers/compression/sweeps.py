@@ -48,8 +48,9 @@ def shipped_sweep(best: bool = False, where=None, **want):
 
 
 def as_sweep(found) -> dict:
-    """A shipped sweep (store.Artifact) or a live ``SearchResult`` as one dict: actions, obs, order, alpha,
-    lengths, cosine (the curve), seconds, env_steps, reset_seeds, method, shipped (bool), name, complete.
+    """A shipped sweep (store.Artifact) or a live search result (``gc_research.search_results.SearchResult``) as
+    one dict: actions, obs, order, alpha, lengths, cosine (the curve), seconds, env_steps, reset_seeds, method,
+    shipped (bool), name, complete.
     Taught in notebooks/03_cem_compression.ipynb, §5 and notebooks/04_alpha_optimisation.ipynb, §3."""
     keys = ("actions", "obs", "order", "alpha", "lengths", "seconds", "env_steps")
     if hasattr(found, "arrays"):

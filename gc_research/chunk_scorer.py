@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import envs, sim
-from ..policies import GaussianPolicy
-from .geometry import mean_jacobian
-from .incremental import IncrementalSpan
+from gc_helpers import envs, sim
+from gc_helpers.compression.geometry import mean_jacobian
+from gc_helpers.policies import GaussianPolicy
+from gc_research.incremental_span import IncrementalSpan
 
 
 def _sub_replay(rep: sim.Replay, rows, n_steps: int | None = None) -> sim.Replay:

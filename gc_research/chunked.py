@@ -5,7 +5,7 @@ Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them ch
 Why greedy chunks: the open-loop dynamics are chaotic (a 1e-3 change of a few actions moves the next observation
 by ≈0.6), so a sequence can only be planned where its states are known: the prefix. Each chunk is replayed from
 the prefix's saved MuJoCo state (``envs.advance``) and scored by the cos² it adds to the span of the prefix's
-gradients (``IncrementalSpan``), by one of the optimisers in ``optimisers``.
+gradients (``IncrementalSpan``), by one of the optimisers in ``chunk_optimisers``.
 """
 
 from __future__ import annotations
@@ -16,16 +16,15 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from .. import envs, sim
-from ..checks import check_seed, int_at_least, positive_float
-from ..policies import GaussianPolicy, check_sigma, task_of
-from .incremental import IncrementalSpan
-from .optimisers import ChunkContext, best_chunk
-from .results import SearchResult, Trajectory, check_grid, search_result
-from .scorer import Scorer, torch_threads
-from .targets import target_vector
+from gc_helpers import envs, sim
+from gc_helpers.checks import check_seed, int_at_least, positive_float
+from gc_helpers.compression.targets import STUDY_RESET_SEED, target_vector
+from gc_helpers.policies import GaussianPolicy, check_sigma, task_of
+from gc_research.chunk_optimisers import ChunkContext, best_chunk
+from gc_research.chunk_scorer import Scorer, torch_threads
+from gc_research.incremental_span import IncrementalSpan
+from gc_research.search_results import SearchResult, Trajectory, check_grid, search_result
 
-STUDY_RESET_SEED = 42
 CHUNK_METHODS = ("project", "cem", "project+cem", "random", "hill")
 # the fast settings the notebooks search with (seconds to L = 490); safety 10 would cost 1.5× here. The shipped
 # sweeps' slower BEST settings (staged selection on worker processes) are gc_research.staged_search's.

@@ -6,7 +6,7 @@ Each takes the search's ``ChunkContext`` and the saved state where the chunk sta
 it saw as (actions (c, k), score, replay, gradients (c, P)); the score is the cos² the chunk adds (−inf for a
 chunk that breaks the valid-episode rule, see ``scorer``).
 
-- ``_chunk_project``: the least-squares action directions (``geometry.project_actions``), fixed-point iterated;
+- ``_chunk_project``: the least-squares action directions (``projected_actions.project_actions``), fixed-point iterated;
 - ``chunk_cem``: the cross-entropy method (``cem.cem_iteration``), optionally started at the "project" solution;
 - ``_chunk_hill``: the study's random hill climbing;
 - ``_chunk_random``: uniform random actions, the baseline of baselines;
@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import envs
-from ..policies import GaussianPolicy
-from .alpha import best_alpha_lbfgs
-from .cem import cem_iteration
-from .geometry import project_actions
-from .incremental import IncrementalSpan
-from .scorer import Scorer, take
+from gc_helpers import envs
+from gc_helpers.compression.alpha import best_alpha_lbfgs
+from gc_helpers.compression.cem import cem_iteration
+from gc_helpers.policies import GaussianPolicy
+from gc_research.chunk_scorer import Scorer, take
+from gc_research.incremental_span import IncrementalSpan
+from gc_research.projected_actions import project_actions
 
 
 @dataclass

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import rollouts
-from .checks import finite_array, int_at_least
-from .line_search import LineSearch, check_betas, check_direction
-from .policies import GaussianPolicy
-from .vectors import cosine
+from gc_helpers import rollouts, store
+from gc_helpers.checks import finite_array, int_at_least
+from gc_helpers.line_search import LineSearch, check_betas, check_direction
+from gc_helpers.policies import GaussianPolicy
+from gc_helpers.vectors import cosine
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,6 @@ def iterated_decompression(
 def save_results(path, searches: Sequence[LineSearch], rounds: Sequence[DecompressionRound], meta: dict):
     """Save line searches (same β grid) and iterated-decompression rounds as a "decompressed" artifact.
     Taught in notebooks/05_line_search_decompression.ipynb, §7 Iterated decompression (shipped, earlier protocol)."""
-    from . import store
-
     if not searches:
         raise ValueError("searches is empty: nothing to save")
     arrays = {

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import envs
-from ..policies import GaussianPolicy
-from .span import best_alpha_exact
+from gc_helpers import envs
+from gc_helpers.compression.span import best_alpha_exact
+from gc_helpers.policies import GaussianPolicy
 
 
 @dataclass(frozen=True)
