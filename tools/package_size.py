@@ -73,9 +73,11 @@ def by_notebook() -> dict:
 
 def print_by_notebook() -> None:
     b = by_notebook()
-    print(f"{'notebook':34s} {'its lines':>9s} {'series up to it':>16s}")
+    print(f"{'notebook':34s} {'its lines':>9s} {'series up to it':>16s} {'added by it':>12s}")
+    before = 0
     for stem, lines in b["notebooks"].items():
-        print(f"{stem:34s} {lines:9d} {b['series'][stem]:16d}")
+        print(f"{stem:34s} {lines:9d} {b['series'][stem]:16d} {b['series'][stem] - before:12d}")
+        before = b["series"][stem]
     print(f"gc_helpers: {b['total']} lines; the whole series reaches {list(b['series'].values())[-1]}")
 
 
