@@ -4,7 +4,7 @@ Taught in notebooks/03_cem_compression.ipynb, §5 Longer sequences: grow them ch
 
 Each takes the search's ``ChunkContext`` and the saved state where the chunk starts, and returns the best chunk
 it saw as (actions (c, k), score, replay, gradients (c, P)); the score is the cos² the chunk adds (−inf for a
-chunk that breaks the valid-episode rule, see ``scorer``).
+chunk that breaks the valid-episode rule, see ``chunk_scorer``).
 
 - ``_chunk_project``: the least-squares action directions (``projected_actions.project_actions``), fixed-point iterated;
 - ``chunk_cem``: the cross-entropy method (``cem.cem_iteration``), optionally started at the "project" solution;
