@@ -51,7 +51,7 @@ def test_reached_lines_leave_out_unreached_definitions_only():
 
     m = "gc_helpers.vectors"
     lines = len(unreached.MODULES[m].read_text().splitlines())
-    defs = {k: unreached.definition_lines(m, node) for k, node in unreached.TOP[m].items()}
+    defs = {k: unreached.definition_lines(node) for k, node in unreached.TOP[m].items()}
     assert unreached.reached_lines({("MOD", m)}) == lines - sum(defs.values())
     assert unreached.reached_lines({("MOD", m)} | {(m, k) for k in defs}) == lines
     assert unreached.reached_lines(set()) == 0

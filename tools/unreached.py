@@ -19,6 +19,7 @@ import ast
 import json
 import re
 import subprocess
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +33,8 @@ def _module_name(path: Path) -> str:
 
 
 MODULES = {_module_name(p): p for p in sorted(PKG.rglob("*.py"))}
-TREES = {m: ast.parse(p.read_text(), filename=str(p)) for m, p in MODULES.items()}
+SOURCES = {m: p.read_text() for m, p in MODULES.items()}
+TREES = {m: ast.parse(SOURCES[m], filename=str(p)) for m, p in MODULES.items()}
 
 
 def _is_package(m: str) -> bool:
@@ -52,6 +54,7 @@ def top_level(m: str) -> dict[str, ast.stmt]:
 
 
 TOP = {m: top_level(m) for m in MODULES}
+LINES = {m: len(text.splitlines()) for m, text in SOURCES.items()}
 
 
 def aliases(module: str | None, body: ast.AST) -> dict[str, tuple]:
@@ -122,6 +125,7 @@ def uses(module: str | None, body: ast.AST, local: dict) -> set[tuple[str, str]]
     return out
 
 
+@cache
 def edges() -> dict[tuple[str, str], set]:
     out = {}
     for m in MODULES:
@@ -181,7 +185,7 @@ def reached(roots: set | None = None) -> set:
     return seen
 
 
-def definition_lines(m: str, node: ast.stmt) -> int:
+def definition_lines(node: ast.stmt) -> int:
     """Physical lines of a top-level statement, its decorators included."""
     start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
     return node.end_lineno - start + 1
@@ -193,10 +197,9 @@ def reached_lines(seen: set) -> int:
     total = 0
     for m in MODULES:
         if ("MOD", m) in seen:
-            unreached_nodes = {id(node): node for k, node in TOP[m].items() if (m, k) not in seen
-                               and not any((m, j) in seen for j, other in TOP[m].items() if other is node)}
-            total += len(MODULES[m].read_text().splitlines())
-            total -= sum(definition_lines(m, node) for node in unreached_nodes.values())
+            kept = {id(node) for k, node in TOP[m].items() if (m, k) in seen}
+            unreached_nodes = {id(node): node for node in TOP[m].values() if id(node) not in kept}
+            total += LINES[m] - sum(definition_lines(node) for node in unreached_nodes.values())
     return total
 
 
