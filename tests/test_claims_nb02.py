@@ -16,8 +16,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from gc_helpers import config, store
-from gc_helpers import spread_plots as sp
+from gc_helpers import config, store, trainer_grid
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "02_train_quadratic_agent.ipynb"
 GRID = config.data_dir() / "trainer_grid"
@@ -88,7 +87,7 @@ def test_prose_states_no_stale_claim():
 
 
 def test_stated_comparisons_match_the_artifacts():
-    """The cell's lines (sp.versus_all over the stated pairs) against the independent rule of
+    """The cell's lines (trainer_grid.versus_all over the stated pairs) against the independent rule of
     tests/claims_verdicts.py (scipy Welch, a written-out Holm over the cell's pairs, ≥ 5 seeds a side), both sides
     read straight from the grid's artifacts."""
     from claims_verdicts import family
@@ -96,20 +95,20 @@ def test_stated_comparisons_match_the_artifacts():
     pairs = _stated_pairs()
     values = [(_value(_picked(a), key), _value(_picked(b), key)) for a, b, key in pairs]
     for a, _, _ in pairs:
-        assert [x.meta["seed"] for x in sp.picked_group(a)] == sorted(x.meta["seed"] for x in _picked(a))
+        assert [x.meta["seed"] for x in trainer_grid.picked_group(a)] == sorted(x.meta["seed"] for x in _picked(a))
     words = family([(xa, xb, a, b) for (a, b, _), (xa, xb) in zip(pairs, values)])
-    lines = sp.versus_all([(a, xa, b, xb, key) for (a, b, key), (xa, xb) in zip(pairs, values)])
+    lines = trainer_grid.versus_all([(a, xa, b, xb, key) for (a, b, key), (xa, xb) in zip(pairs, values)])
     for (a, b, key), (xa, _xb), w, line in zip(pairs, values, words, lines):
         assert line.startswith(f"{key}: {a} {xa.mean():.3f} ± {xa.std(ddof=1):.3f} (n = {len(xa)}) vs {b}"), line
         assert line.endswith(w), (line, w)
     cell = next(c.source for c in _cells() if c.cell_type == "code" and "pairs = [" in c.source)
-    assert "sp.versus_all(" in cell
+    assert "trainer_grid.versus_all(" in cell
 
 
 @pytest.mark.parametrize("group", GROUPS)
 def test_pick_note_names_the_picked_rate_and_says_when_it_is_at_the_edge(group):
     arts = _picked(group)
     lrs = sorted(_grid_runs(group))
-    note = sp.pick_note(group)
+    note = trainer_grid.pick_note(group)
     assert f"picked {arts[0].meta['lr']:g}" in note
     assert ("at the grid's edge" in note) == (arts[0].meta["lr"] in (lrs[0], lrs[-1]))

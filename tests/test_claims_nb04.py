@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from notebook_cells import cell_with, code_cells, run_sources
 
-from gc_helpers import spread_plots as sp
+from gc_helpers import search_spread as sp
+from gc_helpers import study_basis, trainer_grid
 from gc_helpers.compression import null_cosine
 from gc_helpers.config import project_root
 
@@ -117,7 +118,7 @@ def test_sgd_vs_adam_cell_prints_the_independent_verdicts(capsys):
     cell = next(c.source for c in nb.cells if c.cell_type == "code" and "stats.holm_verdicts" in c.source
                 and "quad_adam" in c.source)
     assert "def verdict(" not in cell
-    exec(cell, {"grid": sp.load_trainer_grid(), "np": np})
+    exec(cell, {"grid": trainer_grid.load_trainer_grid(), "np": np})
     lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("cos_")]
     groups = {}
     for g in ("quad_sgd", "quad_adam"):
@@ -150,7 +151,7 @@ def test_no_optimiser_conclusion_in_prose():
 
 
 def test_trainer_grid_groups_are_consistent():
-    grid = sp.load_trainer_grid()
+    grid = trainer_grid.load_trainer_grid()
     if not grid:
         pytest.skip("data/trainer_grid/ holds no finished run yet")
     for g in grid.values():
@@ -161,7 +162,7 @@ def test_trainer_grid_groups_are_consistent():
 # ------------------------------------------------------------------------------------------------------------------
 # §4 "On a target trained the study's way" and "What the study's P = 6056 does to its cosine": every number the two
 # cells print, recomputed from data/spread/<run>_it<K>_recommended/ (npz + JSON), data/runs/ and the study's CSV
-# with this file's own code (no spread_plots helper): own features, an explicit 6056-coordinate duplicated basis
+# with this file's own code (no study_basis helper): own features, an explicit 6056-coordinate duplicated basis
 # with numpy QR, scipy Welch and a written-out Holm (claims_verdicts).
 
 RUN = "ant_quad_sgd"
@@ -209,7 +210,8 @@ def _exec_cells(*needles):
     pick = [cell_with(code, "RUNS = ", start=True), cell_with(code, "runs = ", start=True),
             cell_with(code, "spreads = {lab: sp.load_spread", start=True), *(cell_with(code, n) for n in needles)]
     quiet = types.SimpleNamespace(savefig=lambda *a, **k: None, study_curves=plots.study_curves)
-    ns = {"np": np, "sp": sp, "compression": compression, "plots": quiet}
+    ns = {"np": np, "sp": sp, "study_basis": study_basis, "trainer_grid": trainer_grid, "compression": compression,
+          "plots": quiet}
     exec("import matplotlib.pyplot as plt\nfrom gc_helpers import training\nfrom gc_helpers.config import pick\n", ns)
     return run_sources(pick, ns, after={1: lambda ns: ns.update(run=ns["runs"]["quad SGD"],
                                                                 study=plots.study_curves())})[0]
@@ -234,8 +236,8 @@ def test_study_target_is_the_scanned_checkpoint_closest_to_the_study_return():
 
 @pytest.fixture(scope="module")
 def study_target_cells():
-    return _exec_cells("sp.load_target(", "stats.compare(wk.cosine", "sp.offdiagonal_features(",
-                       "sp.study_random_reachable(")
+    return _exec_cells("sp.load_target(", "stats.compare(wk.cosine", "study_basis.offdiagonal_features(",
+                       "study_basis.study_random_reachable(")
 
 
 def test_study_target_cell_prints_the_raw_numbers(study_target_cells):

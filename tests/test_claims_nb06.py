@@ -41,20 +41,22 @@ def _cosines_at_200(group):
 
 
 def test_sgd_vs_adam_statement_matches_the_grid():
-    """The notebook's cell states sp.versus_all over the picked seeds; each line's verdict is recomputed here from
-    the raw grid with the independent rule (scipy Welch, written-out Holm over both lines, ≥ 5 seeds a side)."""
+    """The notebook's cell states trainer_grid.versus_all over the picked seeds; each line's verdict is recomputed
+    here from the raw grid with the independent rule (scipy Welch, written-out Holm over both lines, ≥ 5 seeds a
+    side)."""
     from claims_verdicts import family
 
-    from gc_helpers import spread_plots as sp
+    from gc_helpers import trainer_grid
 
     sgd, adam = _cosines_at_200("quad_sgd"), _cosines_at_200("quad_adam")
     cell = next(c.source for c in _cells() if c.cell_type == "code" and "grid_claims = " in c.source)
-    assert "sp.versus_all(" in cell and "searched L=200" in cell and "random L=200" in cell
+    assert "trainer_grid.versus_all(" in cell and "searched L=200" in cell and "random L=200" in cell
     kinds = ("searched", "random")
     for kind in kinds:
-        np.testing.assert_array_equal(sp.grid_metrics(sp.picked_group("quad_adam"))[f"{kind} L=200"], adam[kind])
+        picked = trainer_grid.grid_metrics(trainer_grid.picked_group("quad_adam"))
+        np.testing.assert_array_equal(picked[f"{kind} L=200"], adam[kind])
     words = family([(adam[k], sgd[k], "Adam", "SGD") for k in kinds])
-    lines = sp.versus_all([("Adam", adam[k], "SGD", sgd[k], f"compressibility ({k} L=200)") for k in kinds])
+    lines = trainer_grid.versus_all([("Adam", adam[k], "SGD", sgd[k], f"compressibility ({k} L=200)") for k in kinds])
     for k, w, line in zip(kinds, words, lines):
         assert line.endswith(w) and f"Adam {adam[k].mean():.3f}" in line, (line, w)
 

@@ -145,7 +145,7 @@ def spread_table(folder: str = "ant_quad_sgd_recommended") -> list[str]:
     """Cosine vs length over search seeds with its controls (notebooks/04_alpha_optimisation.ipynb, §4): the
     searched random direction (same settings, seeds and lengths), the fixed-state ceiling, √(L/P), the compression
     ratio (k+1)·L/P and the study's values, with whether each falls inside the seeds' min–max."""
-    from gc_helpers.spread_plots import (
+    from gc_helpers.search_spread import (
         compression_ratio,
         load_spread,
         not_a_compression_length,
@@ -248,7 +248,8 @@ def trainer_grid_table() -> list[str]:
     """Trainers and architectures over training seeds (notebooks 02 §4, 04 §5, 06 §5): each complete group of
     bench/trainer_grid.py at its picked learning rate, mean ± s.d. [min–max] over seeds."""
     from gc_helpers.envs import env_spec
-    from gc_helpers.spread_plots import grid_metrics, not_a_compression_length, picked_group, seed0_returns
+    from gc_helpers.search_spread import not_a_compression_length
+    from gc_helpers.trainer_grid import grid_metrics, picked_group, seed0_returns
 
     groups = {g: arts for g in GROUP_NAMES if (arts := picked_group(g))}
     if not groups:
