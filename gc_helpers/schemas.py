@@ -29,7 +29,8 @@ _REINFORCE_HISTORY = ("returns", "return_std", "lengths", "inner_steps", "max_ra
 _PPO_HISTORY = ("mean_return", "policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "lr")
 _CURVE = ("lengths", "cosine", "cosine_lbfgs", "seconds", "env_steps", "null")
 _GRID = ("returns", "stderrs", "episode_lengths", "velocities")
-_ROUNDS = ("round_cosines", "round_residuals", "round_returns", "round_stderrs", "round_velocities", "round_lengths")
+_ROUNDS = ("round_cosines", "round_residuals", "round_picked_betas", "round_returns", "round_stderrs",
+           "round_velocities", "round_lengths")
 
 SCHEMAS: dict[str, Schema] = {
     # training.runs.save_run (both trainers)

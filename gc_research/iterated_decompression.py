@@ -26,6 +26,7 @@ class DecompressionRound:
     cosine: float  # cos(compressed direction, w_last − θ_before)
     residual: float  # ‖w_last − θ_after‖ / ‖w_last − w_first‖
     evaluation: rollouts.Evaluation | None
+    beta: float = 1.0  # the step taken, θ_after = θ_before + β d (1: the α step; else the line search's pick)
 
 
 
@@ -44,7 +45,9 @@ def iterated_decompression(
     with the per-step gradients g_t taken at θ_k and the exact α (so its length is the projection of the target
     on their span). Without ``betas`` each round steps θ_{k+1} = θ_k + d_k: the step length is carried by α and
     no return is measured inside the loop. With ``betas`` each round is a line search θ_k + β d_k over the grid,
-    keeping the β with the best ``evaluate`` return (the study's line search, repeated).
+    keeping the β with the best ``evaluate`` return (the study's line search, repeated). With the exact α, d_k is
+    the target's projection on the gradients' span, so the residual after the step is
+    r_k² (1 − (2β − β²) cos_k²): it shrinks for 0 < β < 2 and is unchanged at β = 2.
     ``evaluate(policy)`` scores the policy after each round (required with ``betas``).
     Taught in notebooks/05_line_search_decompression.ipynb, §7 Iterated decompression.
     """
@@ -73,7 +76,8 @@ def iterated_decompression(
             ev, beta = max(tried, key=lambda pair: pair[0].mean_return)
             theta = theta + beta * step
             current.set_flat(theta)
-        rnd = DecompressionRound(theta.copy(), cos, float(np.linalg.norm(last - theta) / total), ev)
+        rnd = DecompressionRound(theta.copy(), cos, float(np.linalg.norm(last - theta) / total), ev,
+                                 1.0 if grid is None else float(beta))
         out.append(rnd)
         if progress is not None:
             progress(k, rnd)
@@ -97,6 +101,7 @@ def save_results(path, searches: Sequence[LineSearch], rounds: Sequence[Decompre
         "n_episodes": np.array([len(s.evaluations[0].returns) for s in searches]),
         "round_cosines": np.array([r.cosine for r in rounds]),
         "round_residuals": np.array([r.residual for r in rounds]),
+        "round_picked_betas": np.array([r.beta for r in rounds]),
         "round_returns": np.array([r.evaluation.mean_return if r.evaluation else np.nan for r in rounds]),
         "round_stderrs": np.array([r.evaluation.stderr if r.evaluation else np.nan for r in rounds]),
         "round_velocities": np.array([r.evaluation.mean_forward_velocity if r.evaluation else np.nan for r in rounds]),

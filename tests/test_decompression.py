@@ -149,6 +149,7 @@ def test_iterated_decompression_line_search_picks_the_best_beta(linear_policy):
     rounds = iterated.iterated_decompression(linear_policy, w_last, lambda p, t: t, 1, evaluate=fake_eval,
                                        betas=[0.25, 0.5, 1.0])
     assert np.allclose(rounds[0].theta, target_point) and rounds[0].residual == pytest.approx(0.5)
+    assert rounds[0].beta == 0.5
     with pytest.raises(ValueError, match="betas needs evaluate"):
         iterated.iterated_decompression(linear_policy, w_last, lambda p, t: t, 1, betas=[0.5])
 

@@ -126,12 +126,17 @@ def decompression_table() -> list[str]:
                          f"{art['episode_lengths'][i, j]:.0f} | {art['velocities'][i, j]:.2f} m/s | "
                          f"{(ret - r0) / (r1 - r0):.2f} |")
         if len(art["round_returns"]):
-            lines += ["", f"Iterated decompression ({m.get('round_step', '?')}, L = {m.get('round_length')} per "
-                      "trajectory):", "", "| trajectories | cos | residual ‖w_last − θ‖/‖Δw‖ | return ± s.e. | "
-                      "recovered |", "|---|---|---|---|---|"]
-            for k in range(len(art["round_returns"])):
+            grid = m.get("round_betas")
+            picked = art["round_picked_betas"] if "round_picked_betas" in art.arrays else [None] * len(art["round_returns"])
+            lines += ["", f"Iterated decompression ({m.get('round_step', '?')} over β ∈ {grid}, L = "
+                      f"{m.get('round_length')} per trajectory; * marks a β at the grid's edge):", "",
+                      "| trajectories | cos | picked β | residual ‖w_last − θ‖/‖Δw‖ | return ± s.e. | recovered |",
+                      "|---|---|---|---|---|---|"]
+            for k, beta in enumerate(picked):
                 ret = art["round_returns"][k]
-                lines.append(f"| {k + 1} | {art['round_cosines'][k]:.3f} | {art['round_residuals'][k]:.3f} | "
+                edge = "*" if grid and beta in (min(grid), max(grid)) else ""
+                lines.append(f"| {k + 1} | {art['round_cosines'][k]:.3f} | "
+                             f"{'–' if beta is None else f'{beta:g}{edge}'} | {art['round_residuals'][k]:.3f} | "
                              f"{ret:.0f} ± {art['round_stderrs'][k]:.0f} | {(ret - r0) / (r1 - r0):.2f} |")
     return lines
 
@@ -348,7 +353,10 @@ def results_markdown() -> str:
     dec = decompression_table()
     if dec:
         parts += ["### Earlier decompression: one search, β picked and scored on the same episodes "
-                  "(`data/decompressed/`)", "", *dec, ""]
+                  "(`data/decompressed/`)", "", "Made by `make regenerate NAME=decompressed/ant_quad_sgd` "
+                  "(`bench/iterated_decompression.py`): β is picked on the episodes that score it, so every return "
+                  "here is an upper estimate; the tables over search seeds above, with fresh episodes, replace it.",
+                  "", *dec, ""]
     return "\n".join(parts)
 
 
