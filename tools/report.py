@@ -127,7 +127,7 @@ def decompression_table() -> list[str]:
                          f"{(ret - r0) / (r1 - r0):.2f} |")
         if len(art["round_returns"]):
             grid = m.get("round_betas")
-            picked = art["round_picked_betas"] if "round_picked_betas" in art.arrays else [None] * len(art["round_returns"])
+            picked = art.arrays.get("round_picked_betas", [None] * len(art["round_returns"]))
             lines += ["", f"Iterated decompression ({m.get('round_step', '?')} over β ∈ {grid}, L = "
                       f"{m.get('round_length')} per trajectory; * marks a β at the grid's edge):", "",
                       "| trajectories | cos | picked β | residual ‖w_last − θ‖/‖Δw‖ | return ± s.e. | recovered |",
